@@ -1,0 +1,41 @@
+# make install | test | stress | lint | bench | demo — CI runs `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test stress lint format bench demo clean
+
+$(STAMP): requirements-dev.txt packages/*/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/pytest
+
+stress: install
+	$(BIN)/pytest -m stress
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy packages/ingestkit-core/src
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+demo: install
+	$(BIN)/python benchmarks/corpus.py demo/files
+	$(BIN)/ingestkit ingest demo/files --store sqlite:///demo/out/demo.db
+	$(BIN)/ingestkit search "annual leave carry over" --store sqlite:///demo/out/demo.db --limit 3
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,73 @@
+"""ingestkit-core: the contracts, execution backends, chunker, stores and CLI of ingestkit."""
+
+from ingestkit_core.chunking import Block, BlockKind, Chunker, ChunkerOptions
+from ingestkit_core.config import IngestkitConfig, load_config
+from ingestkit_core.errors import (
+    ConfigError,
+    DocumentError,
+    ErrorCode,
+    ExecutionError,
+    IngestkitError,
+    StoreError,
+)
+from ingestkit_core.execution import (
+    ExecutionBackend,
+    JobState,
+    JobStatus,
+    LocalExecutionBackend,
+    LocalExecutionOptions,
+)
+from ingestkit_core.ingestor import Ingestor
+from ingestkit_core.models import (
+    Chunk,
+    ChunkMetadata,
+    ContentType,
+    IngestError,
+    IngestKey,
+    ProcessingResult,
+    ResultStatus,
+    TableArtifact,
+    TableColumn,
+)
+from ingestkit_core.processor import Processor, ProcessorOptions
+from ingestkit_core.router import Router
+from ingestkit_core.stores import SQLiteStore, Store, WriteOutcome, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Block",
+    "BlockKind",
+    "Chunk",
+    "ChunkMetadata",
+    "Chunker",
+    "ChunkerOptions",
+    "ConfigError",
+    "ContentType",
+    "DocumentError",
+    "ErrorCode",
+    "ExecutionBackend",
+    "ExecutionError",
+    "IngestError",
+    "IngestKey",
+    "IngestkitConfig",
+    "IngestkitError",
+    "Ingestor",
+    "JobState",
+    "JobStatus",
+    "LocalExecutionBackend",
+    "LocalExecutionOptions",
+    "ProcessingResult",
+    "Processor",
+    "ProcessorOptions",
+    "ResultStatus",
+    "Router",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "TableArtifact",
+    "TableColumn",
+    "WriteOutcome",
+    "load_config",
+    "open_store",
+]

@@ -1,0 +1,302 @@
+"""The chunker every format shares.
+
+Processors turn a document into a flat sequence of :class:`Block` s (headings,
+paragraphs, lists, tables, forms) in reading order; :class:`Chunker` packs them into
+token-budgeted :class:`~ingestkit_core.models.Chunk` s:
+
+- a heading closes the current chunk and updates the heading path, so a chunk never
+  spans two sections and carries the path of where its text really is;
+- tables and forms become chunks of their own, split between rows (never inside one),
+  with the table's header rows repeated in every piece;
+- paragraphs are split between sentences, and only a sentence longer than the whole
+  budget is cut between words;
+- consecutive narrative chunks of one section overlap by whole sentences, up to
+  ``overlap_tokens``.
+
+Token counts come from a fast approximation (one token per word or punctuation mark)
+unless ``tokenizer`` names a Hugging Face ``tokenizer.json`` file (requires the
+``tokenizers`` extra).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from ingestkit_core.errors import ConfigError
+from ingestkit_core.models import Chunk, ChunkMetadata, ContentType
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+class BlockKind(StrEnum):
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    LIST = "list"
+    TABLE = "table"
+    FORM = "form"
+
+
+_CONTENT_TYPE = {
+    BlockKind.PARAGRAPH: ContentType.NARRATIVE,
+    BlockKind.LIST: ContentType.LIST,
+    BlockKind.TABLE: ContentType.TABLE,
+    BlockKind.FORM: ContentType.FORM,
+    BlockKind.HEADING: ContentType.HEADING,
+}
+
+
+@dataclass(slots=True)
+class Block:
+    """One unit of a document in reading order.
+
+    For ``LIST``, ``TABLE`` and ``FORM`` blocks ``text`` holds one item, row or field
+    per line; a table's first ``header_lines`` lines are repeated when it is split.
+    ``level`` is the heading level (1 = top) for ``HEADING`` blocks.
+    """
+
+    kind: BlockKind
+    text: str
+    level: int = 0
+    page_numbers: tuple[int, ...] = ()
+    header_lines: int = 0
+    sheet: str | None = None
+    region: str | None = None
+    table_name: str | None = None
+    extra: dict[str, JsonValue] = field(default_factory=dict)
+
+
+class ChunkerOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_tokens: int = Field(default=400, ge=16, description="Token budget per chunk")
+    overlap_tokens: int = Field(
+        default=40, ge=0, description="Sentences carried into the next narrative chunk"
+    )
+    tokenizer: str | None = Field(
+        default=None, description="Path to a Hugging Face tokenizer.json; None = fast estimate"
+    )
+    heading_in_text: bool = Field(
+        default=True, description="Start each section's first chunk with its heading line"
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_budget(self) -> ChunkerOptions:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError("overlap_tokens must be smaller than max_tokens")
+        return self
+
+
+def estimate_tokens(text: str) -> int:
+    """One token per word and per punctuation mark: close to BPE counts for prose."""
+    return len(_TOKEN.findall(text))
+
+
+@lru_cache(maxsize=4)
+def _hf_counter(path: str) -> Callable[[str], int]:
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise ConfigError(
+            "chunking.tokenizer needs the tokenizers package: pip install 'ingestkit-core[tokenizers]'"
+        ) from exc
+    try:
+        tokenizer = Tokenizer.from_file(path)
+    except Exception as exc:
+        raise ConfigError(f"chunking.tokenizer: cannot load {path}: {exc}") from exc
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    return count
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = _SENTENCE_END.split(text.strip())
+    return [part for part in parts if part]
+
+
+@dataclass(slots=True)
+class _Piece:
+    """A fragment of a block small enough to pack: text plus where it came from."""
+
+    text: str
+    tokens: int
+    block: Block
+
+
+class Chunker:
+    """Packs blocks into chunks. One instance per options; safe to reuse."""
+
+    def __init__(self, options: ChunkerOptions | None = None) -> None:
+        self.options = options or ChunkerOptions()
+        self.count: Callable[[str], int] = (
+            _hf_counter(self.options.tokenizer) if self.options.tokenizer else estimate_tokens
+        )
+
+    def chunk(self, blocks: Iterable[Block], *, source: str, format: str) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for text, pieces, heading_path in self._pack(blocks):
+            first = pieces[0].block
+            chunks.append(
+                Chunk(
+                    index=len(chunks),
+                    text=text,
+                    token_count=self.count(text),
+                    metadata=_metadata(pieces, first, heading_path, source, format),
+                )
+            )
+        return chunks
+
+    def _pack(self, blocks: Iterable[Block]) -> Iterator[tuple[str, list[_Piece], list[str]]]:
+        budget = self.options.max_tokens
+        headings: list[tuple[int, str]] = []
+        pending_heading: str | None = None
+        current: list[_Piece] = []
+        used = 0
+        sheet: str | None = None
+
+        def flush() -> Iterator[tuple[str, list[_Piece], list[str]]]:
+            nonlocal current, used, pending_heading
+            if current:
+                texts = [piece.text for piece in current]
+                if pending_heading is not None:
+                    texts.insert(0, pending_heading)
+                    pending_heading = None
+                yield "\n\n".join(texts), current, [text for _, text in headings]
+            current, used = [], 0
+
+        for block in blocks:
+            if not block.text.strip():
+                continue
+            if block.sheet != sheet:
+                yield from flush()
+                headings, pending_heading, sheet = [], None, block.sheet
+            if block.kind is BlockKind.HEADING:
+                yield from flush()
+                level = max(block.level, 1)
+                headings = [(lvl, text) for lvl, text in headings if lvl < level]
+                title = " ".join(block.text.split())
+                headings.append((level, title))
+                pending_heading = title if self.options.heading_in_text else None
+                continue
+            standalone = block.kind in (BlockKind.TABLE, BlockKind.FORM)
+            if standalone:
+                yield from flush()
+            heading_cost = self.count(pending_heading) if pending_heading else 0
+            for piece in self._split(block, budget - heading_cost):
+                heading_cost = self.count(pending_heading) if pending_heading else 0
+                if current and used + heading_cost + piece.tokens > budget:
+                    carried = self._overlap(current) if not standalone else []
+                    yield from flush()
+                    current = carried
+                    used = sum(p.tokens for p in carried)
+                    if used + piece.tokens > budget:
+                        current, used = [], 0
+                current.append(piece)
+                used += piece.tokens
+            if standalone:
+                yield from flush()
+        yield from flush()
+
+    def _overlap(self, pieces: list[_Piece]) -> list[_Piece]:
+        """Trailing sentences of the previous chunk, up to the overlap budget."""
+        limit = self.options.overlap_tokens
+        last = pieces[-1]
+        if not limit or last.block.kind is not BlockKind.PARAGRAPH:
+            return []
+        carried: list[_Piece] = []
+        total = 0
+        for sentence in reversed(split_sentences(last.text)):
+            tokens = self.count(sentence)
+            if total + tokens > limit:
+                break
+            carried.insert(0, _Piece(sentence, tokens, last.block))
+            total += tokens
+        # Carrying the whole chunk would only repeat it.
+        return carried if total < sum(piece.tokens for piece in pieces) else []
+
+    def _split(self, block: Block, budget: int) -> Iterator[_Piece]:
+        budget = max(budget, 8)
+        whole = self.count(block.text)
+        if whole <= budget:
+            yield _Piece(block.text.strip(), whole, block)
+            return
+        if block.kind is BlockKind.PARAGRAPH:
+            units = split_sentences(block.text)
+            header: list[str] = []
+            joiner = " "
+        else:
+            lines = [line for line in block.text.splitlines() if line.strip()]
+            header = lines[: block.header_lines]
+            units = lines[block.header_lines :]
+            joiner = "\n"
+        header_text = "\n".join(header)
+        header_tokens = self.count(header_text) if header else 0
+        room = max(budget - header_tokens, 8)
+        group: list[str] = []
+        group_tokens = 0
+        for unit in units:
+            tokens = self.count(unit)
+            if tokens > room:
+                if group:
+                    yield self._join(header, group, joiner, block)
+                    group, group_tokens = [], 0
+                for fragment in self._cut_words(unit, room):
+                    yield self._join(header, [fragment], joiner, block)
+                continue
+            if group and group_tokens + tokens > room:
+                yield self._join(header, group, joiner, block)
+                group, group_tokens = [], 0
+            group.append(unit)
+            group_tokens += tokens
+        if group:
+            yield self._join(header, group, joiner, block)
+
+    def _join(self, header: list[str], units: list[str], joiner: str, block: Block) -> _Piece:
+        body = joiner.join(units)
+        text = "\n".join([*header, body]) if header else body
+        return _Piece(text, self.count(text), block)
+
+    def _cut_words(self, text: str, budget: int) -> Iterator[str]:
+        words = text.split()
+        group: list[str] = []
+        tokens = 0
+        for word in words:
+            cost = self.count(word)
+            if group and tokens + cost > budget:
+                yield " ".join(group)
+                group, tokens = [], 0
+            group.append(word)
+            tokens += cost
+        if group:
+            yield " ".join(group)
+
+
+def _metadata(
+    pieces: list[_Piece], first: Block, heading_path: list[str], source: str, format: str
+) -> ChunkMetadata:
+    blocks = [piece.block for piece in pieces]
+    kinds = {block.kind for block in blocks}
+    content_type = _CONTENT_TYPE[first.kind] if len(kinds) == 1 else ContentType.NARRATIVE
+    pages = sorted({page for block in blocks for page in block.page_numbers})
+    extra: dict[str, JsonValue] = {}
+    for block in blocks:
+        extra.update(block.extra)
+    return ChunkMetadata(
+        source=source,
+        format=format,
+        content_type=content_type,
+        heading_path=heading_path,
+        page_numbers=pages,
+        sheet=first.sheet,
+        region=first.region if len({b.region for b in blocks}) == 1 else None,
+        table_name=first.table_name,
+        extra=extra,
+    )

@@ -1,0 +1,331 @@
+"""The ``ingestkit`` command: a thin shell on the Ingestor.
+
+Exit status: 0 when no file failed, 1 when at least one failed, 2 for a usage or
+configuration error (nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ingestkit_core.config import IngestkitConfig, build_backend, load_config
+from ingestkit_core.errors import IngestkitError
+from ingestkit_core.ingestor import Ingestor
+from ingestkit_core.models import ProcessingResult, ResultStatus
+from ingestkit_core.registry import processor_for, processors
+from ingestkit_core.router import Router
+from ingestkit_core.stores import Store, open_store
+
+app = typer.Typer(
+    name="ingestkit",
+    help="Turn folders of PDFs and spreadsheets into RAG-ready text chunks and SQL tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+LIST_ALL_UP_TO = 25
+USAGE_ERROR = 2
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML or YAML config file.", dir_okay=False)
+]
+StoreOption = Annotated[
+    str | None, typer.Option("--store", help="Store URL [default: sqlite:///ingestkit.db].")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _fail_usage(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(USAGE_ERROR)
+
+
+def _configure_logging(quiet: bool) -> None:
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(config_file: Path | None, overrides: dict[str, Any]) -> IngestkitConfig:
+    try:
+        return load_config(config_file, overrides=overrides)
+    except IngestkitError as exc:
+        _fail_usage(str(exc))
+
+
+def _open_store(url: str) -> Store:
+    try:
+        return open_store(url)
+    except IngestkitError as exc:
+        _fail_usage(str(exc))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (walked recursively).")],
+    store: StoreOption = None,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="inline | thread | process [default: process]."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Parallel documents [default: CPU count].")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0.001, help="Per-document time limit in seconds [default: 300]."),
+    ] = None,
+    config_file: ConfigOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-process files the store already holds.")] = False,
+    as_json: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar and no summary.")] = False,
+) -> None:
+    """Ingest files into the store: chunks for search, tables for SQL."""
+    _configure_logging(quiet or as_json)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        _fail_usage(f"no such file or directory: {', '.join(missing)}")
+    execution = {
+        key: value
+        for key, value in {"backend": backend, "workers": workers, "timeout_s": timeout}.items()
+        if value is not None
+    }
+    config = _load(config_file, {"execution": execution, "store": {"url": store} if store else {}})
+    try:
+        routers = [
+            Router(config.options_for(name), timeout_s=config.timeout_for(name))
+            for name in sorted(processors())
+        ]
+        execution_backend = build_backend(config.execution)
+    except IngestkitError as exc:
+        _fail_usage(str(exc))
+    result_store = _open_store(config.store.url)
+
+    started = time.perf_counter()
+    show_progress = not (quiet or as_json) and err.is_terminal
+    with execution_backend, _progress(show_progress) as progress:
+        task = progress.add_task("ingesting", total=None)
+
+        def advance(result: ProcessingResult) -> None:
+            progress.update(task, advance=1, description=Path(result.path).name[:40])
+
+        results = Ingestor(routers, execution=execution_backend, store=result_store).run(
+            paths, force=force, on_result=advance, exclude=result_store.files()
+        )
+    result_store.close()
+    seconds = time.perf_counter() - started
+
+    if as_json:
+        out.print_json(json.dumps(_summary(results, seconds)))
+    elif not quiet:
+        _print_summary(results, seconds, config.store.url)
+    raise typer.Exit(1 if any(r.status is ResultStatus.FAILED for r in results) else 0)
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def _summary(results: list[ProcessingResult], seconds: float) -> dict[str, Any]:
+    counts = Counter(result.status.value for result in results)
+    return {
+        "files": len(results),
+        **{status.value: counts.get(status.value, 0) for status in ResultStatus},
+        "pages": sum(result.page_count for result in results),
+        "chunks": sum(len(result.chunks) for result in results),
+        "tables": sum(len(result.tables) for result in results),
+        "seconds": round(seconds, 3),
+        "results": [
+            {
+                "path": result.path,
+                "status": result.status.value,
+                "processor": result.processor,
+                "pages": result.page_count,
+                "chunks": len(result.chunks),
+                "tables": len(result.tables),
+                "errors": result.error_codes,
+                "warnings": result.warning_codes,
+            }
+            for result in results
+        ],
+    }
+
+
+_STATUS_STYLE = {
+    ResultStatus.SUCCEEDED: "green",
+    ResultStatus.PARTIAL: "yellow",
+    ResultStatus.FAILED: "red",
+    ResultStatus.SKIPPED: "dim",
+}
+
+
+def _print_summary(results: list[ProcessingResult], seconds: float, store_url: str) -> None:
+    summary = _summary(results, seconds)
+    # Every file when there are few; otherwise only those that need attention.
+    listed = [r for r in results if r.status is not ResultStatus.SKIPPED]
+    shown = (
+        listed
+        if len(listed) <= LIST_ALL_UP_TO
+        else [r for r in listed if r.status is not ResultStatus.SUCCEEDED]
+    )
+    if shown:
+        table = Table(show_edge=False, pad_edge=False)
+        for column in ("file", "status", "pages", "chunks", "tables", "notes"):
+            table.add_column(column, justify="right" if column in ("pages", "chunks", "tables") else "left")
+        for result in shown:
+            notes = "; ".join(
+                f"{issue.code}: {issue.message}" for issue in [*result.errors, *result.warnings]
+            )
+            style = _STATUS_STYLE[result.status]
+            table.add_row(
+                result.path,
+                f"[{style}]{result.status.value}[/{style}]",
+                str(result.page_count or ""),
+                str(len(result.chunks)),
+                str(len(result.tables)),
+                notes,
+            )
+        out.print(table)
+    counts = ", ".join(f"{summary[status.value]} {status.value}" for status in ResultStatus)
+    out.print(
+        f"{summary['files']} files in {seconds:.1f}s: {counts} · {summary['pages']} pages · "
+        f"{summary['chunks']} chunks · {summary['tables']} tables → {store_url}",
+        highlight=False,
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for (full-text, ranked by BM25).")],
+    store: StoreOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Number of hits.")] = 10,
+    config_file: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the stored chunks."""
+    _configure_logging(as_json)
+    config = _load(config_file, {"store": {"url": store} if store else {}})
+    result_store = _open_store(config.store.url)
+    hits = result_store.search(query, limit)
+    result_store.close()
+    if as_json:
+        out.print_json(json.dumps({"query": query, "hits": [hit.model_dump(mode="json") for hit in hits]}))
+        return
+    if not hits:
+        out.print(f"no chunks match {query!r} in {config.store.url}", highlight=False)
+        return
+    for rank, hit in enumerate(hits, start=1):
+        where = _location(hit.metadata.page_numbers, hit.metadata.sheet, hit.metadata.heading_path)
+        out.print(
+            f"[bold]{rank}. {hit.path}[/bold]{where}  [dim]score {hit.score:.3f}[/dim]", highlight=False
+        )
+        snippet = " ".join(hit.text.split())
+        out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False)
+
+
+def _location(pages: list[int], sheet: str | None, headings: list[str]) -> str:
+    parts = []
+    if pages:
+        parts.append("p. " + ", ".join(str(page) for page in pages))
+    if sheet:
+        parts.append(f"sheet {sheet}")
+    if headings:
+        parts.append(" › ".join(headings))
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+@app.command()
+def inspect(
+    file: Annotated[Path, typer.Argument(help="One file.", exists=True, dir_okay=False)],
+    config_file: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show how a file would be processed: its processor and how each page or sheet is classified."""
+    _configure_logging(as_json)
+    config = _load(config_file, {})
+    processor = processor_for(file)
+    if processor is None:
+        _fail_usage(f"no installed processor handles {file} (installed: {', '.join(sorted(processors()))})")
+    try:
+        report = processor.inspect(file, config.options_for(processor.name))
+    except IngestkitError as exc:
+        if as_json:
+            out.print_json(
+                json.dumps(
+                    {
+                        "path": str(file),
+                        "processor": processor.name,
+                        "error": {"code": exc.code.value, "message": exc.message},
+                    }
+                )
+            )
+        else:
+            err.print(f"[red]{exc.code}[/red] {exc.message}", highlight=False)
+        raise typer.Exit(1) from None
+    document = {"path": str(file), "processor": processor.name, **report}
+    if as_json:
+        out.print_json(json.dumps(document, default=str))
+        return
+    _render(document)
+
+
+def _render(document: dict[str, Any]) -> None:
+    for key, value in document.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            columns: list[str] = []
+            for item in value:
+                columns += [column for column in item if column not in columns]
+            table = Table(title=key, title_justify="left", show_edge=False)
+            for column in columns:
+                table.add_column(column)
+            for item in value:
+                table.add_row(*(_cell(item.get(column)) for column in columns))
+            out.print(table)
+        else:
+            out.print(f"[bold]{key}[/bold]: {_cell(value)}", highlight=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+@app.command()
+def worker() -> None:
+    """Run a distributed worker (requires the redis backend)."""
+    _fail_usage(
+        "the worker requires the redis backend, which this version of ingestkit-core does not include"
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,124 @@
+"""The error vocabulary: one code per failure a user can see, defined once.
+
+Failures inside a document become :class:`~ingestkit_core.models.IngestError` entries on
+a result; failures of the caller's request (bad argument, unreachable service) are
+raised as :class:`IngestkitError` subclasses. Both carry a code from :class:`ErrorCode`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable error and warning codes. Errors start with ``E_``, warnings with ``W_``."""
+
+    # The input file.
+    E_FILE_NOT_FOUND = "E_FILE_NOT_FOUND"
+    E_FILE_UNREADABLE = "E_FILE_UNREADABLE"
+    E_FILE_TOO_LARGE = "E_FILE_TOO_LARGE"
+    E_FILE_UNSUPPORTED = "E_FILE_UNSUPPORTED"
+
+    # Parsing a document.
+    E_PARSE_CORRUPT = "E_PARSE_CORRUPT"
+    E_PARSE_PASSWORD = "E_PARSE_PASSWORD"
+    E_PARSE_EMPTY = "E_PARSE_EMPTY"
+    E_PARSE_TOO_MANY_PAGES = "E_PARSE_TOO_MANY_PAGES"
+    E_PARSE_UNSAFE = "E_PARSE_UNSAFE"
+    E_PARSE_NO_TEXT = "E_PARSE_NO_TEXT"
+    E_OCR_UNAVAILABLE = "E_OCR_UNAVAILABLE"
+    E_OCR_FAILED = "E_OCR_FAILED"
+
+    # Processors.
+    E_PROCESSOR_UNKNOWN = "E_PROCESSOR_UNKNOWN"
+    E_PROCESSOR_ERROR = "E_PROCESSOR_ERROR"
+
+    # Execution.
+    E_EXECUTION_TIMEOUT = "E_EXECUTION_TIMEOUT"
+    E_EXECUTION_WAIT_TIMEOUT = "E_EXECUTION_WAIT_TIMEOUT"
+    E_EXECUTION_CRASHED = "E_EXECUTION_CRASHED"
+    E_EXECUTION_MEMORY = "E_EXECUTION_MEMORY"
+    E_EXECUTION_SUBMIT = "E_EXECUTION_SUBMIT"
+    E_EXECUTION_NOT_FOUND = "E_EXECUTION_NOT_FOUND"
+    E_EXECUTION_CANCELLED = "E_EXECUTION_CANCELLED"
+    E_EXECUTION_CLOSED = "E_EXECUTION_CLOSED"
+    E_EXECUTION_UNAVAILABLE = "E_EXECUTION_UNAVAILABLE"
+
+    # Configuration and stores.
+    E_CONFIG_INVALID = "E_CONFIG_INVALID"
+    E_CONFIG_NOT_SERIALIZABLE = "E_CONFIG_NOT_SERIALIZABLE"
+    E_STORE_URL = "E_STORE_URL"
+    E_STORE_WRITE = "E_STORE_WRITE"
+
+    # Warnings: the document was processed, with something the user should know.
+    W_NO_PROCESSOR = "W_NO_PROCESSOR"
+    W_UNCHANGED = "W_UNCHANGED"
+    W_EMBEDDED_FILES = "W_EMBEDDED_FILES"
+    W_PAGE_FAILED = "W_PAGE_FAILED"
+    W_OCR_LOW_CONFIDENCE = "W_OCR_LOW_CONFIDENCE"
+    W_ROWS_TRUNCATED = "W_ROWS_TRUNCATED"
+    W_FORMULA_NO_CACHE = "W_FORMULA_NO_CACHE"
+    W_SHEET_HIDDEN_SKIPPED = "W_SHEET_HIDDEN_SKIPPED"
+    W_SHEET_CHART_SKIPPED = "W_SHEET_CHART_SKIPPED"
+    W_TOTALS_EXCLUDED = "W_TOTALS_EXCLUDED"
+
+    @property
+    def retryable(self) -> bool:
+        """Whether running the same job again may succeed (transient infrastructure)."""
+        return self in _RETRYABLE
+
+    @property
+    def is_warning(self) -> bool:
+        return self.value.startswith("W_")
+
+
+_RETRYABLE = frozenset(
+    {
+        ErrorCode.E_EXECUTION_TIMEOUT,
+        ErrorCode.E_EXECUTION_CRASHED,
+        ErrorCode.E_EXECUTION_UNAVAILABLE,
+        ErrorCode.E_FILE_UNREADABLE,
+    }
+)
+
+
+class IngestkitError(Exception):
+    """Root of every exception ingestkit raises; ``code`` is an :class:`ErrorCode`."""
+
+    default_code: ErrorCode = ErrorCode.E_PROCESSOR_ERROR
+
+    def __init__(self, message: str, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code or self.default_code
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        return self.code.retryable
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class DocumentError(IngestkitError):
+    """A processor could not read a document; the document fails, the batch goes on."""
+
+    default_code = ErrorCode.E_PARSE_CORRUPT
+
+
+class ExecutionError(IngestkitError):
+    """The execution layer could not submit, find, or wait for a job."""
+
+    default_code = ErrorCode.E_EXECUTION_SUBMIT
+
+
+class ConfigError(IngestkitError):
+    """Configuration is invalid; raised before any work starts."""
+
+    default_code = ErrorCode.E_CONFIG_INVALID
+
+
+class StoreError(IngestkitError):
+    """A store could not be opened or written."""
+
+    default_code = ErrorCode.E_STORE_WRITE

@@ -1,0 +1,251 @@
+"""The data every format produces: one result model, chunks, tables and errors.
+
+Everything here round-trips through JSON losslessly (``model_dump_json`` then
+``model_validate_json`` gives an equal object), which is what lets a result travel from
+a child process or a remote worker back to the process that stores it. Format-specific
+chunk metadata lives in ``ChunkMetadata.extra`` (JSON values), so nothing is lost to
+subclassing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from ingestkit_core.errors import ErrorCode, IngestkitError
+
+HASH_BLOCK_BYTES = 1 << 20
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResultStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ContentType(StrEnum):
+    NARRATIVE = "narrative"
+    HEADING = "heading"
+    LIST = "list"
+    TABLE = "table"
+    FORM = "form"
+    SCHEMA = "schema"
+    ROW = "row"
+
+
+class IngestError(_Model):
+    """One error or warning about one document."""
+
+    code: str
+    message: str
+    stage: str = "process"
+    location: str | None = Field(default=None, description="Page, sheet, cell range…")
+    retryable: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        code: ErrorCode,
+        message: str,
+        *,
+        stage: str = "process",
+        location: str | None = None,
+    ) -> IngestError:
+        return cls(
+            code=code.value,
+            message=message,
+            stage=stage,
+            location=location,
+            retryable=code.retryable,
+        )
+
+    @classmethod
+    def from_exception(cls, exc: IngestkitError, *, stage: str = "process") -> IngestError:
+        return cls.of(exc.code, exc.message, stage=stage)
+
+    @property
+    def is_warning(self) -> bool:
+        return self.code.startswith("W_")
+
+
+class ChunkMetadata(_Model):
+    """Where a chunk came from. Format-specific fields go in ``extra``."""
+
+    source: str
+    format: str
+    content_type: ContentType = ContentType.NARRATIVE
+    heading_path: list[str] = Field(default_factory=list)
+    page_numbers: list[int] = Field(default_factory=list, description="1-based pages")
+    sheet: str | None = None
+    region: str | None = Field(default=None, description="Cell range such as A1:F20")
+    table_name: str | None = None
+    extra: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Chunk(_Model):
+    """A piece of text sized for retrieval.
+
+    ``id`` is derived from the document's ingest key and the chunk's position, so the
+    same file and config always yield the same ids, and identical text at two places
+    yields two chunks. Processors leave it empty; :func:`~ingestkit_core.runner.run_job`
+    assigns it.
+    """
+
+    id: str = ""
+    index: int
+    text: str
+    token_count: int
+    metadata: ChunkMetadata
+
+
+ColumnType = Literal["integer", "real", "text", "boolean", "date", "datetime"]
+Cell = int | float | bool | str | None
+
+
+class TableColumn(_Model):
+    name: str
+    type: ColumnType
+    source_name: str | None = Field(default=None, description="Header as written")
+
+
+class TableArtifact(_Model):
+    """A table extracted from a document, ready to become an SQL table.
+
+    Cells are JSON scalars: dates and datetimes are ISO 8601 strings, which the
+    column type tells apart from text.
+    """
+
+    name: str
+    columns: list[TableColumn]
+    rows: list[list[Cell]]
+    metadata: ChunkMetadata
+    notes: list[str] = Field(default_factory=list)
+
+
+class IngestKey(_Model):
+    """Identity of one processing of one file's content.
+
+    Two files with the same bytes, processed by the same processor version with the
+    same output-relevant options (and tenant), have the same key.
+    """
+
+    content_hash: str
+    processor: str
+    processor_version: str
+    options_hash: str
+    tenant: str | None = None
+
+    @property
+    def value(self) -> str:
+        parts = [
+            self.content_hash,
+            self.processor,
+            self.processor_version,
+            self.options_hash,
+            self.tenant or "",
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    @classmethod
+    def for_file(
+        cls,
+        path: Path,
+        *,
+        processor: str,
+        processor_version: str,
+        options: dict[str, Any],
+        tenant: str | None = None,
+    ) -> IngestKey:
+        return cls(
+            content_hash=content_hash(path),
+            processor=processor,
+            processor_version=processor_version,
+            options_hash=options_hash(options),
+            tenant=tenant,
+        )
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of a file, streamed in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(HASH_BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def options_hash(options: dict[str, Any]) -> str:
+    canonical = json.dumps(options, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def chunk_id(ingest_key: str, index: int) -> str:
+    return hashlib.sha256(f"{ingest_key}:{index}".encode()).hexdigest()[:32]
+
+
+class ProcessingResult(_Model):
+    """What processing one file produced, whatever its format and wherever it ran."""
+
+    path: str
+    source_uri: str
+    processor: str
+    processor_version: str = ""
+    status: ResultStatus = ResultStatus.SUCCEEDED
+    ingest_key: IngestKey | None = None
+    chunks: list[Chunk] = Field(default_factory=list)
+    tables: list[TableArtifact] = Field(default_factory=list)
+    errors: list[IngestError] = Field(default_factory=list)
+    warnings: list[IngestError] = Field(default_factory=list)
+    page_count: int = 0
+    sheet_count: int = 0
+    metadata: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Document metadata: title, author, dates…"
+    )
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage, plus 'total'")
+
+    @classmethod
+    def failure(
+        cls,
+        path: Path | str,
+        processor: str,
+        error: IngestError,
+        *,
+        processor_version: str = "",
+        ingest_key: IngestKey | None = None,
+    ) -> ProcessingResult:
+        resolved = Path(path)
+        return cls(
+            path=str(path),
+            source_uri=resolved.absolute().as_uri(),
+            processor=processor,
+            processor_version=processor_version,
+            status=ResultStatus.FAILED,
+            ingest_key=ingest_key,
+            errors=[error],
+        )
+
+    @property
+    def key(self) -> str | None:
+        return self.ingest_key.value if self.ingest_key else None
+
+    @property
+    def error_codes(self) -> list[str]:
+        return [error.code for error in self.errors]
+
+    @property
+    def warning_codes(self) -> list[str]:
+        return [warning.code for warning in self.warnings]
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (ResultStatus.SUCCEEDED, ResultStatus.PARTIAL)

@@ -1,0 +1,41 @@
+"""SQL identifiers derived from file content: sanitised, bounded, unique, quoted."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+MAX_IDENTIFIER = 60
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def sanitize(name: str, *, fallback: str = "column") -> str:
+    """``'Salary ($) 2024'`` -> ``'salary_2024'``; never empty, never starts with a digit."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = _NON_WORD.sub("_", ascii_name.lower()).strip("_")
+    if not cleaned:
+        cleaned = fallback
+    if cleaned[0].isdigit():
+        cleaned = f"{fallback[0]}_{cleaned}"
+    return cleaned[:MAX_IDENTIFIER].rstrip("_")
+
+
+def unique_names(names: Iterable[str], *, fallback: str = "column", taken: Iterable[str] = ()) -> list[str]:
+    """Sanitise each name and suffix repeats (``name``, ``name_2``…), case-insensitively."""
+    used = {name.lower() for name in taken}
+    result = []
+    for position, name in enumerate(names, start=1):
+        base = sanitize(name, fallback=f"{fallback}_{position}")
+        candidate, suffix = base, 2
+        while candidate.lower() in used:
+            tail = f"_{suffix}"
+            candidate = base[: MAX_IDENTIFIER - len(tail)] + tail
+            suffix += 1
+        used.add(candidate.lower())
+        result.append(candidate)
+    return result
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

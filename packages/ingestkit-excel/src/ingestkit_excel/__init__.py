@@ -1,0 +1,1 @@
+"""ingestkit-excel (being built)."""

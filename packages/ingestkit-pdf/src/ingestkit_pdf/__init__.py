@@ -1,0 +1,1 @@
+"""ingestkit-pdf (being built)."""
