@@ -9,6 +9,7 @@ killed/replaced, and only its job fails.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -92,10 +93,8 @@ class _Child:
         self.conn.close()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.conn.send_bytes(b"")
-        except OSError:
-            pass
         self.process.join(timeout=2)
         self.kill()
 
@@ -122,10 +121,8 @@ class ProcessPool:
         self._thread.start()
 
     def wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._wake_writer.send_bytes(b".")
-        except OSError:
-            pass
 
     def close(self) -> None:
         self._stopping = True
