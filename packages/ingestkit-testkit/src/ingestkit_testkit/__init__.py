@@ -32,6 +32,8 @@ from ingestkit_core import (
     ChunkMetadata,
     DocumentError,
     ErrorCode,
+    ExecutionBackend,
+    LocalExecutionBackend,
     ProcessingResult,
     ProcessorOptions,
     TableArtifact,
@@ -39,10 +41,18 @@ from ingestkit_core import (
 )
 from pydantic import Field, JsonValue
 
-__all__ = ["TestkitOptions", "TestkitProcessor", "write_case"]
+__all__ = ["LOCAL_STRATEGIES", "TestkitOptions", "TestkitProcessor", "make_backend", "write_case"]
+
+LOCAL_STRATEGIES = ("inline", "thread", "process")
+
+
+def make_backend(strategy: str, **options: object) -> ExecutionBackend:
+    """A backend by strategy name, for test suites that run one body on every backend."""
+    return LocalExecutionBackend(strategy=strategy, **options)
 
 
 class TestkitOptions(ProcessorOptions):
+    __test__ = False  # not a pytest test class
     processor: Literal["testkit"] = "testkit"
     chunking: ChunkerOptions = Field(default_factory=ChunkerOptions)
     label: str = Field(default="", description="Copied to result metadata; changes the ingest key")
@@ -67,6 +77,7 @@ def _blocks(text: str) -> list[Block]:
 
 
 class TestkitProcessor:
+    __test__ = False
     name = "testkit"
     version = "1"
     extensions = frozenset({".iktest"})

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from ingestkit_testkit import LOCAL_STRATEGIES, make_backend, write_case
+
+from ingestkit_core import ExecutionBackend
+
+Case = Callable[..., Path]
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    """Write a ``.iktest`` file: ``case("name", "ok", text=...)``."""
+
+    def make(name: str, action: str = "ok", **fields: object) -> Path:
+        return write_case(tmp_path / f"{name}.iktest", action, **fields)
+
+    return make
+
+
+@pytest.fixture(params=LOCAL_STRATEGIES)
+def backend(request: pytest.FixtureRequest) -> Iterator[ExecutionBackend]:
+    """Every backend, with a 2 worker pool and a 10 s per-document limit."""
+    with make_backend(request.param, max_workers=2, timeout_s=10) as created:
+        yield created
