@@ -4,9 +4,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingestkit_testkit import LOCAL_STRATEGIES, make_backend, write_case
 
 from ingestkit_core import ExecutionBackend
+from ingestkit_testkit import LOCAL_STRATEGIES, make_backend, write_case
 
 Case = Callable[..., Path]
 

@@ -6,13 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ingestkit_testkit import LOCAL_STRATEGIES, TestkitOptions, make_backend
 
 from ingestkit_core import ErrorCode, ExecutionBackend, ExecutionError, JobState, ResultStatus
 from ingestkit_core.models import ProcessingResult
+from ingestkit_testkit import LOCAL_STRATEGIES, TestkitOptions, make_backend
 
 OPTIONS = TestkitOptions()
-TEXT = "# Handbook\n\nThe office opens at nine. Visitors sign in at the desk.\n\n## Parking\n\nStaff park in lot B."
+TEXT = (
+    "# Handbook\n\nThe office opens at nine. Visitors sign in at the desk.\n\n"
+    "## Parking\n\nStaff park in lot B."
+)
 
 
 def comparable(result: ProcessingResult) -> dict[str, object]:

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, JsonValue
+
 from ingestkit_core import (
     Block,
     BlockKind,
@@ -39,7 +41,6 @@ from ingestkit_core import (
     TableArtifact,
     TableColumn,
 )
-from pydantic import Field, JsonValue
 
 __all__ = ["LOCAL_STRATEGIES", "TestkitOptions", "TestkitProcessor", "make_backend", "write_case"]
 
