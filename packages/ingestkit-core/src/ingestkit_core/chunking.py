@@ -124,11 +124,14 @@ def split_sentences(text: str) -> list[str]:
 
 @dataclass(slots=True)
 class _Piece:
-    """A fragment of a block small enough to pack: text plus where it came from."""
+    """A unit small enough to pack — a sentence, a list item, a group of table rows."""
 
     text: str
     tokens: int
     block: Block
+
+
+_JOINER = {BlockKind.PARAGRAPH: " ", BlockKind.LIST: "\n"}
 
 
 class Chunker:
@@ -143,13 +146,12 @@ class Chunker:
     def chunk(self, blocks: Iterable[Block], *, source: str, format: str) -> list[Chunk]:
         chunks: list[Chunk] = []
         for text, pieces, heading_path in self._pack(blocks):
-            first = pieces[0].block
             chunks.append(
                 Chunk(
                     index=len(chunks),
                     text=text,
                     token_count=self.count(text),
-                    metadata=_metadata(pieces, first, heading_path, source, format),
+                    metadata=_metadata(pieces, heading_path, source, format),
                 )
             )
         return chunks
@@ -165,11 +167,11 @@ class Chunker:
         def flush() -> Iterator[tuple[str, list[_Piece], list[str]]]:
             nonlocal current, used, pending_heading
             if current:
-                texts = [piece.text for piece in current]
+                text = _join(current)
                 if pending_heading is not None:
-                    texts.insert(0, pending_heading)
+                    text = f"{pending_heading}\n\n{text}"
                     pending_heading = None
-                yield "\n\n".join(texts), current, [text for _, text in headings]
+                yield text, current, [title for _, title in headings]
             current, used = [], 0
 
         for block in blocks:
@@ -181,7 +183,7 @@ class Chunker:
             if block.kind is BlockKind.HEADING:
                 yield from flush()
                 level = max(block.level, 1)
-                headings = [(lvl, text) for lvl, text in headings if lvl < level]
+                headings = [(lvl, title) for lvl, title in headings if lvl < level]
                 title = " ".join(block.text.split())
                 headings.append((level, title))
                 pending_heading = title if self.options.heading_in_text else None
@@ -189,86 +191,82 @@ class Chunker:
             standalone = block.kind in (BlockKind.TABLE, BlockKind.FORM)
             if standalone:
                 yield from flush()
-            heading_cost = self.count(pending_heading) if pending_heading else 0
+            heading_cost = self.count(pending_heading) + 1 if pending_heading else 0
             for piece in self._split(block, budget - heading_cost):
-                heading_cost = self.count(pending_heading) if pending_heading else 0
+                heading_cost = self.count(pending_heading) + 1 if pending_heading else 0
                 if current and used + heading_cost + piece.tokens > budget:
-                    carried = self._overlap(current) if not standalone else []
+                    carried = [] if standalone else self._overlap(current, budget - piece.tokens)
                     yield from flush()
                     current = carried
                     used = sum(p.tokens for p in carried)
-                    if used + piece.tokens > budget:
-                        current, used = [], 0
                 current.append(piece)
                 used += piece.tokens
             if standalone:
                 yield from flush()
         yield from flush()
 
-    def _overlap(self, pieces: list[_Piece]) -> list[_Piece]:
-        """Trailing sentences of the previous chunk, up to the overlap budget."""
-        limit = self.options.overlap_tokens
-        last = pieces[-1]
-        if not limit or last.block.kind is not BlockKind.PARAGRAPH:
+    def _overlap(self, pieces: list[_Piece], room: int) -> list[_Piece]:
+        """Trailing sentences of the chunk just closed, to repeat at the next one's start."""
+        limit = min(self.options.overlap_tokens, room)
+        last_block = pieces[-1].block
+        if limit <= 0 or last_block.kind is not BlockKind.PARAGRAPH:
             return []
         carried: list[_Piece] = []
         total = 0
-        for sentence in reversed(split_sentences(last.text)):
-            tokens = self.count(sentence)
-            if total + tokens > limit:
+        for piece in reversed(pieces[1:]):  # never carry the whole chunk
+            if piece.block is not last_block or total + piece.tokens > limit:
                 break
-            carried.insert(0, _Piece(sentence, tokens, last.block))
-            total += tokens
-        # Carrying the whole chunk would only repeat it.
-        return carried if total < sum(piece.tokens for piece in pieces) else []
+            carried.insert(0, piece)
+            total += piece.tokens
+        return carried
 
     def _split(self, block: Block, budget: int) -> Iterator[_Piece]:
         budget = max(budget, 8)
-        whole = self.count(block.text)
-        if whole <= budget:
-            yield _Piece(block.text.strip(), whole, block)
-            return
         if block.kind is BlockKind.PARAGRAPH:
-            units = split_sentences(block.text)
-            header: list[str] = []
-            joiner = " "
-        else:
-            lines = [line for line in block.text.splitlines() if line.strip()]
-            header = lines[: block.header_lines]
-            units = lines[block.header_lines :]
-            joiner = "\n"
-        header_text = "\n".join(header)
-        header_tokens = self.count(header_text) if header else 0
+            for sentence in split_sentences(" ".join(block.text.split())):
+                yield from self._fit(sentence, budget, block)
+            return
+        lines = [line.strip() for line in block.text.splitlines() if line.strip()]
+        if block.kind is BlockKind.LIST:
+            for line in lines:
+                yield from self._fit(line, budget, block)
+            return
+        # Tables and forms: groups of whole rows, each under the table's header lines.
+        header = lines[: block.header_lines]
+        header_tokens = self.count("\n".join(header)) + 1 if header else 0
         room = max(budget - header_tokens, 8)
         group: list[str] = []
         group_tokens = 0
-        for unit in units:
-            tokens = self.count(unit)
-            if tokens > room:
-                if group:
-                    yield self._join(header, group, joiner, block)
-                    group, group_tokens = [], 0
-                for fragment in self._cut_words(unit, room):
-                    yield self._join(header, [fragment], joiner, block)
-                continue
+        for line in lines[block.header_lines :]:
+            tokens = self.count(line) + 1
             if group and group_tokens + tokens > room:
-                yield self._join(header, group, joiner, block)
+                yield self._rows(header, group, block)
                 group, group_tokens = [], 0
-            group.append(unit)
+            if tokens > room:
+                for fragment in self._cut_words(line, room):
+                    yield self._rows(header, [fragment], block)
+                continue
+            group.append(line)
             group_tokens += tokens
         if group:
-            yield self._join(header, group, joiner, block)
+            yield self._rows(header, group, block)
 
-    def _join(self, header: list[str], units: list[str], joiner: str, block: Block) -> _Piece:
-        body = joiner.join(units)
-        text = "\n".join([*header, body]) if header else body
+    def _fit(self, text: str, budget: int, block: Block) -> Iterator[_Piece]:
+        tokens = self.count(text)
+        if tokens <= budget:
+            yield _Piece(text, tokens, block)
+            return
+        for fragment in self._cut_words(text, budget):
+            yield _Piece(fragment, self.count(fragment), block)
+
+    def _rows(self, header: list[str], rows: list[str], block: Block) -> _Piece:
+        text = "\n".join([*header, *rows])
         return _Piece(text, self.count(text), block)
 
     def _cut_words(self, text: str, budget: int) -> Iterator[str]:
-        words = text.split()
         group: list[str] = []
         tokens = 0
-        for word in words:
+        for word in text.split():
             cost = self.count(word)
             if group and tokens + cost > budget:
                 yield " ".join(group)
@@ -279,10 +277,19 @@ class Chunker:
             yield " ".join(group)
 
 
-def _metadata(
-    pieces: list[_Piece], first: Block, heading_path: list[str], source: str, format: str
-) -> ChunkMetadata:
+def _join(pieces: list[_Piece]) -> str:
+    """Sentences of one paragraph join with a space, items of one list with a newline."""
+    parts = [pieces[0].text]
+    for previous, piece in zip(pieces, pieces[1:], strict=False):
+        same = piece.block is previous.block
+        parts.append(_JOINER.get(piece.block.kind, "\n") if same else "\n\n")
+        parts.append(piece.text)
+    return "".join(parts)
+
+
+def _metadata(pieces: list[_Piece], heading_path: list[str], source: str, format: str) -> ChunkMetadata:
     blocks = [piece.block for piece in pieces]
+    first = blocks[0]
     kinds = {block.kind for block in blocks}
     content_type = _CONTENT_TYPE[first.kind] if len(kinds) == 1 else ContentType.NARRATIVE
     pages = sorted({page for block in blocks for page in block.page_numbers})

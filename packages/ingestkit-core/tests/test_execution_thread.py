@@ -1,0 +1,45 @@
+"""What the thread and inline strategies can and cannot enforce."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ingestkit_core import ErrorCode, ExecutionError, ResultStatus
+from ingestkit_testkit import TestkitOptions, make_backend
+
+Case = Callable[..., Path]
+OPTIONS = TestkitOptions()
+
+
+def test_thread_job_past_its_limit_fails_and_frees_its_slot(case: Case) -> None:
+    with make_backend("thread", max_workers=1, timeout_s=0.5) as backend:
+        started = time.monotonic()
+        hung = backend.submit(case("slow", "sleep", seconds=3), OPTIONS)
+        after = backend.submit(case("after", "ok", text="Runs once the slot frees."), OPTIONS)
+        assert backend.get_result(hung, 10).error_codes == ["E_EXECUTION_TIMEOUT"]
+        assert backend.get_result(after, 10).status is ResultStatus.SUCCEEDED
+        assert time.monotonic() - started < 2.5, "the abandoned thread does not hold the batch"
+
+
+def test_waiting_too_long_is_not_a_job_timeout(case: Case) -> None:
+    with make_backend("thread", max_workers=1, timeout_s=30) as backend:
+        job = backend.submit(case("slow", "sleep", seconds=1.0), OPTIONS)
+        try:
+            backend.get_result(job, timeout=0.1)
+        except ExecutionError as exc:
+            assert exc.code is ErrorCode.E_EXECUTION_WAIT_TIMEOUT
+        else:
+            raise AssertionError("expected a wait timeout")
+        assert backend.get_result(job, timeout=10).status is ResultStatus.SUCCEEDED
+
+
+def test_inline_runs_in_the_calling_thread_when_asked(case: Case) -> None:
+    import os
+
+    with make_backend("inline") as backend:
+        job = backend.submit(case("a", "ok", text="Inline."), OPTIONS)
+        assert backend.status(job).state.value == "queued"
+        result = backend.get_result(job)
+    assert result.metadata["pid"] == os.getpid()
