@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_every_chunk_respects_the_budget_and_splits_between_sentences() -> None:
 
 def test_overlap_carries_whole_trailing_sentences() -> None:
     chunks = chunk([para(sentences(30))], max_tokens=60, overlap_tokens=15)
-    for previous, current in zip(chunks, chunks[1:], strict=False):
+    for previous, current in itertools.pairwise(chunks):
         last_sentence = split_sentences(previous.text)[-1]
         assert current.text.startswith(last_sentence)
         assert current.token_count <= 60
@@ -87,7 +88,8 @@ def test_tables_are_their_own_chunks_split_between_rows_with_header_repeated() -
     blocks = [para("Before."), Block(BlockKind.TABLE, f"{header}\n{rows}", header_lines=2), para("After.")]
     chunks = chunk(blocks, max_tokens=80, overlap_tokens=0)
     tables = [c for c in chunks if c.metadata.content_type is ContentType.TABLE]
-    assert chunks[0].text == "Before." and chunks[-1].text == "After."
+    assert chunks[0].text == "Before."
+    assert chunks[-1].text == "After."
     assert len(tables) > 2
     seen_rows = []
     for table in tables:

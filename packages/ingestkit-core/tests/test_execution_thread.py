@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ingestkit_core import ErrorCode, ExecutionError, ResultStatus
 from ingestkit_testkit import TestkitOptions, make_backend
 
@@ -26,12 +28,9 @@ def test_thread_job_past_its_limit_fails_and_frees_its_slot(case: Case) -> None:
 def test_waiting_too_long_is_not_a_job_timeout(case: Case) -> None:
     with make_backend("thread", max_workers=1, timeout_s=30) as backend:
         job = backend.submit(case("slow", "sleep", seconds=1.0), OPTIONS)
-        try:
+        with pytest.raises(ExecutionError) as raised:
             backend.get_result(job, timeout=0.1)
-        except ExecutionError as exc:
-            assert exc.code is ErrorCode.E_EXECUTION_WAIT_TIMEOUT
-        else:
-            raise AssertionError("expected a wait timeout")
+        assert raised.value.code is ErrorCode.E_EXECUTION_WAIT_TIMEOUT
         assert backend.get_result(job, timeout=10).status is ResultStatus.SUCCEEDED
 
 

@@ -20,6 +20,7 @@ unless ``tokenizer`` names a Hugging Face ``tokenizer.json`` file (requires the
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -280,7 +281,7 @@ class Chunker:
 def _join(pieces: list[_Piece]) -> str:
     """Sentences of one paragraph join with a space, items of one list with a newline."""
     parts = [pieces[0].text]
-    for previous, piece in zip(pieces, pieces[1:], strict=False):
+    for previous, piece in itertools.pairwise(pieces):
         same = piece.block is previous.block
         parts.append(_JOINER.get(piece.block.kind, "\n") if same else "\n\n")
         parts.append(piece.text)
