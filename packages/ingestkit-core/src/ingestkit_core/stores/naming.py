@@ -26,15 +26,21 @@ def unique_names(names: Iterable[str], *, fallback: str = "column", taken: Itera
     used = {name.lower() for name in taken}
     result = []
     for position, name in enumerate(names, start=1):
-        base = sanitize(name, fallback=f"{fallback}_{position}")
-        candidate, suffix = base, 2
-        while candidate.lower() in used:
-            tail = f"_{suffix}"
-            candidate = base[: MAX_IDENTIFIER - len(tail)] + tail
-            suffix += 1
+        candidate = unique(sanitize(name, fallback=f"{fallback}_{position}"), used)
         used.add(candidate.lower())
         result.append(candidate)
     return result
+
+
+def unique(name: str, taken: Iterable[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``… — the first not in ``taken`` (case-insensitive)."""
+    used = {other.lower() for other in taken}
+    candidate, suffix = name, 2
+    while candidate.lower() in used:
+        tail = f"_{suffix}"
+        candidate = name[: MAX_IDENTIFIER - len(tail)] + tail
+        suffix += 1
+    return candidate
 
 
 def quote(identifier: str) -> str:

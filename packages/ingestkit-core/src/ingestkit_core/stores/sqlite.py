@@ -29,7 +29,7 @@ from typing import Any
 from ingestkit_core.errors import ErrorCode, StoreError
 from ingestkit_core.models import ChunkMetadata, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import SearchHit, WriteOutcome
-from ingestkit_core.stores.naming import quote, sanitize, unique_names
+from ingestkit_core.stores.naming import quote, sanitize, unique, unique_names
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class SQLiteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, ValueError) as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}", ErrorCode.E_STORE_URL) from exc
 
     def close(self) -> None:
@@ -253,8 +253,7 @@ class SQLiteStore:
         db = self._db
         taken = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
         stem = sanitize(Path(result.path).stem, fallback="file")
-        base = f"{stem}__{sanitize(table.name, fallback='table')}"
-        name = unique_names([base], fallback="table", taken=taken)[0]
+        name = unique(f"{stem}__{sanitize(table.name, fallback='table')}", taken)
         columns = unique_names([column.name for column in table.columns])
         column_sql = ", ".join(
             f"{quote(column)} {_SQL_TYPES[spec.type]}"

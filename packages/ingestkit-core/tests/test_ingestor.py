@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ingestkit_core import Ingestor, LocalExecutionBackend, ResultStatus, Router, SQLiteStore
+from ingestkit_core.ingestor import walk
+from ingestkit_testkit import TestkitOptions
+
+Case = Callable[..., Path]
+
+
+def test_walk_is_recursive_sorted_and_skips_hidden_and_lock_files(tmp_path: Path) -> None:
+    for name in ("b.iktest", "a/c.iktest", "a/.hidden.iktest", ".git/x.iktest", "~$lock.xlsx", "z.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    found = [str(p.relative_to(tmp_path)) for p in walk([tmp_path], exclude=[tmp_path / "z.txt"])]
+    assert found == ["a/c.iktest", "b.iktest"]
+
+
+def test_batch_routes_skips_unhandled_and_keeps_input_order(case: Case, tmp_path: Path) -> None:
+    good = case("good", "ok", text="Good.")
+    bad = case("bad", "raise", code="E_PARSE_CORRUPT")
+    other = tmp_path / "notes.txt"
+    other.write_text("plain text")
+    seen: list[str] = []
+    with LocalExecutionBackend(strategy="thread", max_workers=2) as backend:
+        ingestor = Ingestor([Router(TestkitOptions())], execution=backend)
+        results = ingestor.run([other, bad, good], on_result=lambda r: seen.append(r.path))
+    assert [r.path for r in results] == [str(other), str(bad), str(good)]
+    assert [r.status for r in results] == [ResultStatus.SKIPPED, ResultStatus.FAILED, ResultStatus.SUCCEEDED]
+    assert results[0].warning_codes == ["W_NO_PROCESSOR"]
+    assert sorted(seen) == sorted(r.path for r in results), "progress hears about every file once"
+
+
+def test_router_can_handle_by_suffix_or_content(tmp_path: Path) -> None:
+    router = Router(TestkitOptions())
+    renamed = tmp_path / "case.json"
+    renamed.write_text('{"action": "ok"}')
+    plain = tmp_path / "plain.json"
+    plain.write_text('{"x": 1}')
+    assert router.can_handle(tmp_path / "x.iktest")
+    assert router.can_handle(renamed)
+    assert not router.can_handle(plain)
+    router.close()
+
+
+def test_router_process_uses_its_own_pool_by_default_and_store_when_given(case: Case, tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "x.db")
+    with Router(TestkitOptions(label="x"), store=store) as router:
+        result = router.process(case("doc", "ok", text="Stored through a router."))
+    assert result.status is ResultStatus.SUCCEEDED
+    assert result.metadata["label"] == "x"
+    assert store.query("SELECT text FROM chunks") == [("Stored through a router.",)]
