@@ -1,0 +1,149 @@
+"""The real ``ingestkit`` command, run in a subprocess on temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingestkit_testkit import write_case
+
+INGESTKIT = shutil.which("ingestkit", path=str(Path(sys.executable).parent)) or "ingestkit"
+JSON_KEYS = {
+    "files",
+    "succeeded",
+    "partial",
+    "failed",
+    "skipped",
+    "pages",
+    "chunks",
+    "tables",
+    "seconds",
+    "results",
+}
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTKIT_")}
+    return subprocess.run([INGESTKIT, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    (docs / "nested").mkdir(parents=True)
+    write_case(docs / "handbook.iktest", "ok", text="# Leave\n\nAnnual leave is twenty-five days.")
+    write_case(
+        docs / "nested" / "roster.iktest",
+        "ok",
+        text="Roster.",
+        table={"name": "Staff", "columns": [["Name", "text"], ["Age", "integer"]], "rows": [["Ann", 41]]},
+    )
+    (docs / "readme.txt").write_text("not handled")
+    return docs
+
+
+def test_ingest_json_summary_and_exit_zero(folder: Path) -> None:
+    proc = run("ingest", str(folder), "--json", "--backend", "thread", cwd=folder.parent)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert set(summary) == JSON_KEYS
+    assert (summary["files"], summary["succeeded"], summary["skipped"], summary["failed"]) == (3, 2, 1, 0)
+    assert summary["tables"] == 1
+    by_name = {Path(r["path"]).name: r for r in summary["results"]}
+    assert by_name["readme.txt"] == {
+        "path": str(folder / "readme.txt"),
+        "status": "skipped",
+        "processor": "",
+        "pages": 0,
+        "chunks": 0,
+        "tables": 0,
+        "errors": [],
+        "warnings": ["W_NO_PROCESSOR"],
+    }
+    assert by_name["roster.iktest"]["tables"] == 1
+    assert (folder.parent / "ingestkit.db").exists(), "default store in the working directory"
+
+    again = json.loads(run("ingest", str(folder), "--json", cwd=folder.parent).stdout)
+    assert again["skipped"] == 3, "unchanged files are not processed again"
+    forced = json.loads(run("ingest", str(folder), "--json", "--force", cwd=folder.parent).stdout)
+    assert forced["succeeded"] == 2
+
+
+def test_a_failed_file_gives_exit_one_and_the_rest_is_stored(folder: Path) -> None:
+    write_case(folder / "broken.iktest", "raise", code="E_PARSE_CORRUPT")
+    write_case(folder / "stuck.iktest", "hang")
+    proc = run(
+        "ingest", str(folder), "--json", "--timeout", "1", "--store", "sqlite:///out/k.db", cwd=folder.parent
+    )
+    assert proc.returncode == 1
+    summary = json.loads(proc.stdout)
+    codes = {Path(r["path"]).name: r["errors"] for r in summary["results"]}
+    assert codes["broken.iktest"] == ["E_PARSE_CORRUPT"]
+    assert codes["stuck.iktest"] == ["E_EXECUTION_TIMEOUT"]
+    assert summary["succeeded"] == 2
+    search = run("search", "annual leave", "--store", "sqlite:///out/k.db", "--json", cwd=folder.parent)
+    hits = json.loads(search.stdout)["hits"]
+    assert hits[0]["text"].startswith("Leave")
+    assert hits[0]["metadata"]["heading_path"] == ["Leave"]
+
+
+def test_human_summary_names_files_and_codes(folder: Path) -> None:
+    write_case(folder / "broken.iktest", "raise", code="E_PARSE_PASSWORD")
+    proc = run("ingest", str(folder), "--backend", "inline", cwd=folder.parent)
+    assert proc.returncode == 1
+    assert "broken.iktest" in proc.stdout
+    assert "E_PARSE_PASSWORD" in proc.stdout
+    assert "4 files" in proc.stdout
+    assert "1 failed" in proc.stdout
+    quiet = run("ingest", str(folder), "--quiet", "--force", cwd=folder.parent)
+    assert quiet.returncode == 1
+    assert quiet.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "missing-folder"], "no such file or directory"),
+        (["ingest", ".", "--backend", "cloud"], "backend"),
+        (["ingest", ".", "--store", "mongodb://x"], "unsupported store URL"),
+        (["ingest", ".", "--config", "bad.toml"], "unknown config section"),
+        (["ingest", ".", "--workers", "0"], "workers"),
+        (["inspect", "readme.txt"], "no installed processor handles"),
+    ],
+)
+def test_usage_and_configuration_errors_exit_two_and_write_nothing(
+    folder: Path, args: list[str], message: str
+) -> None:
+    (folder / "bad.toml").write_text("[nosuch]\nx = 1\n")
+    proc = run(*args, cwd=folder)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert not (folder / "ingestkit.db").exists()
+
+
+def test_inspect_json(folder: Path) -> None:
+    proc = run("inspect", str(folder / "handbook.iktest"), "--json", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {
+        "path": str(folder / "handbook.iktest"),
+        "processor": "testkit",
+        "action": "ok",
+    }
+
+
+def test_search_on_empty_store_says_so(tmp_path: Path) -> None:
+    proc = run("search", "anything", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "no chunks match" in proc.stdout
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    proc = run("--help", cwd=tmp_path)
+    for command in ("ingest", "search", "inspect", "worker"):
+        assert command in proc.stdout
