@@ -30,7 +30,9 @@ JSON_KEYS = {
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTKIT_")}
-    return subprocess.run([INGESTKIT, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [INGESTKIT, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 @pytest.fixture

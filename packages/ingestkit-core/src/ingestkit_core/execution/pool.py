@@ -49,7 +49,7 @@ def process_context() -> BaseContext:
             if sys.platform == "linux":
                 _context = multiprocessing.get_context("forkserver")
                 modules = {entry.value.split(":")[0] for entry in entry_points(group=ENTRY_POINT_GROUP)}
-                _context.set_forkserver_preload([child.__name__, *sorted(modules)])  # type: ignore[attr-defined]
+                _context.set_forkserver_preload([child.__name__, *sorted(modules)])
             else:
                 _context = multiprocessing.get_context("spawn")
         return _context
