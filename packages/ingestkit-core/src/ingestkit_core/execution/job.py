@@ -64,13 +64,8 @@ def serializable_options(config: ProcessorOptions) -> dict[str, JsonValue]:
         raise
 
 
-def _failure(job: Job, code: ErrorCode, message: str, **kwargs: object) -> ProcessingResult:
-    return ProcessingResult.failure(
-        job.path,
-        job.processor,
-        IngestError.of(code, message),
-        **kwargs,  # type: ignore[arg-type]
-    )
+def _failure(job: Job, code: ErrorCode, message: str) -> ProcessingResult:
+    return ProcessingResult.failure(job.path, job.processor, IngestError.of(code, message))
 
 
 def run_job(job: Job) -> ProcessingResult:
@@ -96,18 +91,17 @@ def run_job(job: Job) -> ProcessingResult:
         )
     except OSError as exc:
         return _failure(job, ErrorCode.E_FILE_UNREADABLE, f"cannot read {path}: {exc}")
-    identity = {"processor_version": processor.version, "ingest_key": key}
     try:
         result = processor.process(path, options)
     except IngestkitError as exc:
-        result = _failure(job, exc.code, exc.message, **identity)
+        result = _failure(job, exc.code, exc.message)
     except MemoryError:
-        result = _failure(job, ErrorCode.E_EXECUTION_MEMORY, "out of memory", **identity)
+        result = _failure(job, ErrorCode.E_EXECUTION_MEMORY, "out of memory")
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
         logger.warning("job %s %s: processor %s raised %s", job.id, job.path, job.processor, message)
         logger.debug("job %s: traceback", job.id, exc_info=True)
-        result = _failure(job, ErrorCode.E_PROCESSOR_ERROR, message, **identity)
+        result = _failure(job, ErrorCode.E_PROCESSOR_ERROR, message)
     return _finalize(result, job, key, processor.version, started)
 
 
