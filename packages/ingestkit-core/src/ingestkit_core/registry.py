@@ -1,10 +1,16 @@
-"""Finding processors: entry points first, then processors registered in code."""
+"""Finding processors: installed entry points, loaded on first use, plus in-code registrations.
+
+Format packages declare ``[project.entry-points."ingestkit.processors"] pdf =
+"ingestkit_pdf.processor:PDFProcessor"``; the entry-point name is the processor's
+name. Only the processors a process actually uses are imported, so a worker child
+running spreadsheets never pays for importing the PDF parser.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from ingestkit_core.errors import ConfigError, ErrorCode
@@ -15,61 +21,73 @@ SNIFF_BYTES = 16
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_processors: dict[str, Processor] | None = None
-_discoverable: set[str] = set()
+_lock = threading.RLock()
+_entries: dict[str, EntryPoint] | None = None
+_loaded: dict[str, Processor] = {}
+_broken: set[str] = set()
 
 
-def _discover() -> dict[str, Processor]:
-    found: dict[str, Processor] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry.load()
-        except Exception:  # a broken plug-in must not hide the others
-            logger.exception("processor %s: entry point %s failed to load", entry.name, entry.value)
-            continue
-        processor = loaded() if isinstance(loaded, type) else loaded
-        _check(processor, origin=f"entry point {entry.value}")
-        found[processor.name] = processor
-        _discoverable.add(processor.name)
-    return found
+def _installed() -> dict[str, EntryPoint]:
+    global _entries
+    with _lock:
+        if _entries is None:
+            _entries = {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+        return _entries
 
 
-def _check(processor: object, *, origin: str) -> None:
+def _check(processor: object, *, origin: str) -> Processor:
     if not isinstance(processor, Processor):
         raise ConfigError(
             f"{origin} does not implement the Processor protocol "
             "(name, version, extensions, options_model, sniff, process, inspect)",
             ErrorCode.E_PROCESSOR_UNKNOWN,
         )
+    return processor
+
+
+def _load(name: str) -> Processor | None:
+    """Import one installed processor; a broken plug-in is logged once and left out."""
+    with _lock:
+        if name in _loaded:
+            return _loaded[name]
+        entry = _installed().get(name)
+        if entry is None or name in _broken:
+            return None
+        try:
+            loaded = entry.load()
+            processor = _check(loaded() if isinstance(loaded, type) else loaded, origin=entry.value)
+            if processor.name != name:
+                raise ConfigError(f"entry point {name!r} loads a processor named {processor.name!r}")
+        except Exception as exc:  # one broken plug-in must not hide the others
+            _broken.add(name)
+            logger.warning("processor %s: cannot load %s: %s", name, entry.value, exc)
+            logger.debug("processor %s: traceback", name, exc_info=True)
+            return None
+        _loaded[name] = processor
+        return processor
 
 
 def processors() -> dict[str, Processor]:
-    """All known processors by name."""
-    global _processors
+    """All usable processors by name (imports every installed one)."""
     with _lock:
-        if _processors is None:
-            _processors = _discover()
-        return dict(_processors)
+        for name in _installed():
+            _load(name)
+        return dict(_loaded)
 
 
 def register(processor: Processor) -> None:
-    """Register a processor in this process (entry points are how workers find theirs)."""
-    _check(processor, origin=repr(processor))
-    processors()
+    """Register a processor in this process only (other processes find theirs by entry point)."""
     with _lock:
-        assert _processors is not None
-        _processors[processor.name] = processor
+        _loaded[_check(processor, origin=repr(processor)).name] = processor
 
 
 def is_discoverable(name: str) -> bool:
     """Whether other processes (children, workers) find this processor by entry point."""
-    processors()
-    return name in _discoverable
+    return name in _installed() and name not in _broken
 
 
 def get_processor(name: str) -> Processor:
-    found = processors().get(name)
+    found = _load(name)
     if found is None:
         known = ", ".join(sorted(processors())) or "none"
         raise ConfigError(
