@@ -30,7 +30,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(ARGS)
 
 demo: install
 	$(BIN)/python benchmarks/corpus.py demo/files
