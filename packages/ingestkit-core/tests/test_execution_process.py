@@ -41,7 +41,10 @@ def test_per_job_timeout_overrides_the_backend_default(case: Case) -> None:
     assert time.monotonic() - started < 10
 
 
-@pytest.mark.parametrize(("action", "how"), [("exit", "exited with status 3"), ("segfault", "SIGSEGV")])
+@pytest.mark.parametrize(
+    ("action", "how"),
+    [("exit", "exited with status 3"), ("segfault", "SIGSEGV"), ("kill", "SIGKILL (out of memory?)")],
+)
 def test_crashed_child_fails_one_document_and_is_replaced(case: Case, action: str, how: str) -> None:
     with make_backend("process", max_workers=1, timeout_s=30) as backend:
         crash = backend.submit(case("crash", action), OPTIONS)

@@ -8,6 +8,7 @@ A ``.iktest`` file is JSON saying what the processor should do with it::
     {"action": "hang"}                                # never returns
     {"action": "sleep", "seconds": 0.5}               # slow, then ok
     {"action": "exit"} / {"action": "segfault"}       # the process dies
+    {"action": "kill"}                                # SIGKILL, as the OOM killer does
     {"action": "memory", "mb": 800}                   # allocates, then sleeps
 
 ``ok`` results carry the text as chunks (lines starting with ``#`` are headings), an
@@ -116,6 +117,8 @@ class TestkitProcessor:
             os._exit(3)
         if action == "segfault":
             os.kill(os.getpid(), signal.SIGSEGV)
+        if action == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
         if action == "memory":
             hoard = b"x" * (int(str(case.get("mb", 1024))) << 20)
             time.sleep(30)
