@@ -12,7 +12,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,6 +26,9 @@ from ingestkit_core.models import ProcessingResult, ResultStatus
 from ingestkit_core.registry import processor_for, processors
 from ingestkit_core.router import Router
 from ingestkit_core.stores import Store, open_store
+
+if TYPE_CHECKING:
+    from ingestkit_core.execution.broker import Broker
 
 app = typer.Typer(
     name="ingestkit",
@@ -47,6 +50,16 @@ StoreOption = Annotated[
     str | None, typer.Option("--store", help="Store URL [default: sqlite:///ingestkit.db].")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+RedisUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        help="redis://[:password@]host:port/db, or rediss:// for TLS [default: redis://127.0.0.1:6379/0].",
+    ),
+]
+PrefixOption = Annotated[
+    str | None, typer.Option("--prefix", help="Redis key prefix of the deployment [default: ingestkit].")
+]
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -82,8 +95,9 @@ def ingest(
     store: StoreOption = None,
     backend: Annotated[
         str | None,
-        typer.Option("--backend", help="inline | thread | process [default: process]."),
+        typer.Option("--backend", help="inline | thread | process | redis [default: process]."),
     ] = None,
+    redis_url: RedisUrlOption = None,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Parallel documents [default: CPU count].")
     ] = None,
@@ -101,11 +115,17 @@ def ingest(
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         _fail_usage(f"no such file or directory: {', '.join(missing)}")
-    execution = {
+    if redis_url is not None:
+        if backend not in (None, "redis"):
+            _fail_usage(f"--redis-url is for the redis backend, not --backend {backend}")
+        backend = "redis"
+    execution: dict[str, Any] = {
         key: value
         for key, value in {"backend": backend, "workers": workers, "timeout_s": timeout}.items()
         if value is not None
     }
+    if redis_url is not None:
+        execution["redis"] = {"url": redis_url}
     config = _load(config_file, {"execution": execution, "store": {"url": store} if store else {}})
     try:
         routers = [
@@ -319,12 +339,167 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _redis_config(config_file: Path | None, redis_url: str | None, prefix: str | None) -> IngestkitConfig:
+    redis: dict[str, Any] = {}
+    if redis_url is not None:
+        redis["url"] = redis_url
+    if prefix is not None:
+        redis["prefix"] = prefix
+    return _load(config_file, {"execution": {"redis": redis}})
+
+
+def _broker(config_file: Path | None, redis_url: str | None, prefix: str | None) -> Broker:
+    redis = _redis_config(config_file, redis_url, prefix).execution.redis
+    try:
+        from ingestkit_core.execution.broker import Broker
+
+        return Broker.connect(redis.url, redis.prefix)
+    except ImportError as exc:
+        _fail_usage(str(exc))
+    except IngestkitError as exc:
+        _fail_usage(str(exc))
+
+
 @app.command()
-def worker() -> None:
-    """Run a distributed worker (requires the redis backend)."""
-    _fail_usage(
-        "the worker requires the redis backend, which this version of ingestkit-core does not include"
+def worker(
+    redis_url: RedisUrlOption = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Documents at once [default: CPU count].")
+    ] = None,
+    prefix: PrefixOption = None,
+    lease: Annotated[
+        float | None,
+        typer.Option("--lease", min=0.5, help="Seconds without a heartbeat before jobs are reclaimed [10]."),
+    ] = None,
+    processor: Annotated[
+        list[str] | None,
+        typer.Option("--processor", help="Run only this processor (repeat for several) [default: all]."),
+    ] = None,
+    max_memory_mb: Annotated[
+        int | None, typer.Option("--max-memory-mb", min=16, help="Kill a parse whose memory passes this.")
+    ] = None,
+    shutdown_grace: Annotated[
+        float, typer.Option("--shutdown-grace", min=0, help="On SIGTERM, seconds to finish running jobs.")
+    ] = 25.0,
+    config_file: ConfigOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Log errors only.")] = False,
+) -> None:
+    """Run a worker: take jobs from Redis and process them until SIGTERM or Ctrl-C."""
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
+    config = _redis_config(config_file, redis_url, prefix)
+    execution = config.execution
+    try:
+        from ingestkit_core.execution.worker import Worker
+
+        running = Worker(
+            url=execution.redis.url,
+            prefix=execution.redis.prefix,
+            concurrency=concurrency or execution.workers,
+            lease_s=lease or execution.redis.lease_s,
+            processors=tuple(processor) if processor else None,
+            max_memory_mb=max_memory_mb or execution.max_memory_mb,
+            max_tasks_per_child=execution.max_tasks_per_child,
+            shutdown_grace_s=shutdown_grace,
+        )
+    except ImportError as exc:
+        _fail_usage(str(exc))
+    except IngestkitError as exc:
+        _fail_usage(str(exc))
+    running.install_signal_handlers()
+    running.run()
+
+
+queue_app = typer.Typer(
+    help="The Redis queue: depth, pending jobs, live workers and dead letters.", no_args_is_help=True
+)
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("status")
+def queue_status(
+    redis_url: RedisUrlOption = None,
+    prefix: PrefixOption = None,
+    config_file: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show queue depth per processor, running jobs, live workers and dead letters."""
+    from ingestkit_core.execution import operations
+
+    broker = _broker(config_file, redis_url, prefix)
+    report = operations.status(broker)
+    broker.close()
+    if as_json:
+        out.print_json(report.model_dump_json())
+        return
+    out.print(f"[bold]{broker.redacted_url}[/bold] prefix {report.prefix}", highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("processor", "waiting", "running", "consumers"):
+        table.add_column(column, justify="left" if column == "processor" else "right")
+    for depth in report.queues:
+        table.add_row(depth.processor, str(depth.waiting), str(depth.running), str(depth.consumers))
+    out.print(table)
+    out.print(f"retries scheduled: {report.retry_scheduled} · dead letters: {report.dead_letters}")
+    out.print(f"live workers: {len(report.workers)}")
+    for info in report.workers:
+        out.print(
+            f"  {info['id']}  {info.get('running', '?')}/{info.get('concurrency', '?')} busy · "
+            f"{info.get('done', '?')} done · {info.get('processors', '')}",
+            highlight=False,
+        )
+    for letter in report.recent_dead:
+        out.print(
+            f"  dead {letter.job_id}  {letter.code}  x{letter.attempts}  {letter.path}", highlight=False
+        )
+
+
+def _chosen(job_ids: list[str] | None, every: bool, verb: str) -> list[str] | None:
+    if bool(job_ids) == every:
+        _fail_usage(f"give the job ids to {verb}, or --all (not both)")
+    return None if every else job_ids
+
+
+@queue_app.command("retry")
+def queue_retry(
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Dead-lettered job ids.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+    redis_url: RedisUrlOption = None,
+    prefix: PrefixOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Put dead letters back in their queues, with fresh attempts."""
+    from ingestkit_core.execution import operations
+
+    chosen = _chosen(job_ids, every, "retry")
+    broker = _broker(config_file, redis_url, prefix)
+    requeued = operations.retry(broker, chosen)
+    broker.close()
+    out.print(f"requeued {len(requeued)} dead letter(s)")
+    missing = sorted(set(chosen or ()) - set(requeued))
+    if missing:
+        err.print(f"not dead-lettered: {', '.join(missing)}", highlight=False)
+        raise typer.Exit(1)
+
+
+@queue_app.command("purge")
+def queue_purge(
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Dead-lettered job ids.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+    redis_url: RedisUrlOption = None,
+    prefix: PrefixOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Delete dead letters and their job records."""
+    from ingestkit_core.execution import operations
+
+    chosen = _chosen(job_ids, every, "purge")
+    broker = _broker(config_file, redis_url, prefix)
+    count = operations.purge(broker, chosen)
+    broker.close()
+    out.print(f"purged {count} dead letter(s)")
 
 
 def main() -> None:

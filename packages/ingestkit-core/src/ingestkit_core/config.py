@@ -44,12 +44,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RedisConfig(_Section):
+    """``[execution.redis]``: where the queue lives and how its jobs are retried and kept."""
+
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "ingestkit"
+    lease_s: float = Field(default=10.0, ge=0.5, description="Workers: reclaim after this long unrenewed")
+    max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_s: float = Field(default=1.0, ge=0, description="First retry delay; doubles")
+    result_ttl_s: int = Field(default=86_400, ge=1)
+    file_transfer: Literal["auto", "path", "inline"] = "auto"
+    inline_max_mb: float = Field(default=16.0, gt=0, le=512)
+
+
 class ExecutionConfig(_Section):
     backend: Backend = "process"
     workers: int | None = Field(default=None, ge=1, description="Default: CPU count")
     timeout_s: float | None = Field(default=300.0, gt=0, description="Per-document limit, seconds")
     max_memory_mb: int | None = Field(default=None, ge=16)
     max_tasks_per_child: int | None = Field(default=200, ge=1)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
 
 
 class FormatExecution(_Section):
@@ -171,7 +185,24 @@ def load_config(
 def build_backend(execution: ExecutionConfig) -> ExecutionBackend:
     """The backend ``[execution]`` asks for."""
     if execution.backend == "redis":
-        raise ConfigError("the redis backend is not available in this version of ingestkit-core")
+        try:
+            from ingestkit_core.execution.redis import RedisExecutionBackend
+
+            redis = execution.redis
+            return RedisExecutionBackend(
+                url=redis.url,
+                prefix=redis.prefix,
+                timeout_s=execution.timeout_s,
+                max_attempts=redis.max_attempts,
+                retry_backoff_s=redis.retry_backoff_s,
+                result_ttl_s=redis.result_ttl_s,
+                file_transfer=redis.file_transfer,
+                inline_max_bytes=int(redis.inline_max_mb * (1 << 20)),
+            )
+        except ImportError as exc:
+            raise ConfigError(str(exc)) from None
+        except ValidationError as exc:
+            raise ConfigError(f"[execution.redis] {_describe(exc)}") from None
     from ingestkit_core.execution.local import LocalExecutionBackend
 
     return LocalExecutionBackend(
