@@ -7,6 +7,7 @@ import pytest
 
 from ingestkit_core import ExecutionBackend
 from ingestkit_testkit import LOCAL_STRATEGIES, make_backend, write_case
+from ingestkit_testkit.fleet import redis_or_skip
 
 Case = Callable[..., Path]
 
@@ -21,8 +22,19 @@ def case(tmp_path: Path) -> Case:
     return make
 
 
-@pytest.fixture(params=LOCAL_STRATEGIES)
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis; skips when unreachable, fails under CI=true."""
+    return redis_or_skip()
+
+
+@pytest.fixture(params=[*LOCAL_STRATEGIES, "redis"])
 def backend(request: pytest.FixtureRequest) -> Iterator[ExecutionBackend]:
-    """Every backend, with a 2 worker pool and a 10 s per-document limit."""
+    """Every backend, with a 2 worker pool and a 10 s per-document limit.
+
+    ``redis`` is a real worker subprocess on a private key prefix of the test Redis.
+    """
+    if request.param == "redis":
+        request.getfixturevalue("redis_url")
     with make_backend(request.param, max_workers=2, timeout_s=10) as created:
         yield created

@@ -23,7 +23,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, JsonValue
 
@@ -48,8 +48,17 @@ __all__ = ["LOCAL_STRATEGIES", "TestkitOptions", "TestkitProcessor", "make_backe
 LOCAL_STRATEGIES = ("inline", "thread", "process")
 
 
-def make_backend(strategy: str, **options: object) -> ExecutionBackend:
-    """A backend by strategy name, for test suites that run one body on every backend."""
+def make_backend(strategy: str, **options: Any) -> ExecutionBackend:
+    """A backend by strategy name, for test suites that run one body on every backend.
+
+    ``"redis"`` starts a real ``ingestkit worker`` subprocess with ``max_workers``
+    slots on a private key prefix of the test Redis; closing the backend stops the
+    worker and deletes the prefix's keys.
+    """
+    if strategy == "redis":
+        from ingestkit_testkit.fleet import redis_backend
+
+        return redis_backend(**options)
     return LocalExecutionBackend(strategy=strategy, **options)
 
 
