@@ -94,7 +94,9 @@ class WorkerFleet:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs = Path(tempfile.mkdtemp(prefix="ingestkit-fleet-"))
 
-    def start(self, count: int = 1, *, wait: bool = True, extra_args: tuple[str, ...] = ()) -> list[subprocess.Popen[bytes]]:
+    def start(
+        self, count: int = 1, *, wait: bool = True, extra_args: tuple[str, ...] = ()
+    ) -> list[subprocess.Popen[bytes]]:
         started = []
         for _ in range(count):
             log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
@@ -113,7 +115,11 @@ class WorkerFleet:
                 *extra_args,
             ]
             proc = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
             log.close()
             self.procs.append(proc)
@@ -128,7 +134,11 @@ class WorkerFleet:
         client = redis.Redis.from_url(self.url, decode_responses=True)
         try:
             ids = client.zrange(f"{self.prefix}:workers", 0, -1)
-            return {int(worker_id.split(":")[-2]) for worker_id in ids if client.exists(f"{self.prefix}:worker:{worker_id}")}
+            return {
+                int(worker_id.split(":")[-2])
+                for worker_id in ids
+                if client.exists(f"{self.prefix}:worker:{worker_id}")
+            }
         finally:
             client.close()
 
@@ -137,7 +147,9 @@ class WorkerFleet:
         while not set(pids) <= self.live_pids():
             for proc in self.procs:
                 if proc.pid in pids and proc.poll() is not None:
-                    raise RuntimeError(f"worker {proc.pid} exited with {proc.returncode}:\n{self.log_of(proc)}")
+                    raise RuntimeError(
+                        f"worker {proc.pid} exited with {proc.returncode}:\n{self.log_of(proc)}"
+                    )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"workers {pids} did not register within {timeout}s")
             time.sleep(0.05)
@@ -208,10 +220,17 @@ class FleetBackend(RedisExecutionBackend):
 
 
 def redis_backend(
-    *, max_workers: int | None = None, workers: int = 1, lease_s: float = 2.0, url: str | None = None, **options: Any
+    *,
+    max_workers: int | None = None,
+    workers: int = 1,
+    lease_s: float = 2.0,
+    url: str | None = None,
+    **options: Any,
 ) -> FleetBackend:
     """A :class:`FleetBackend` on a fresh prefix with ``workers`` processes of ``max_workers`` slots."""
-    fleet = WorkerFleet(url or test_redis_url(), unique_prefix(), concurrency=max_workers or 2, lease_s=lease_s)
+    fleet = WorkerFleet(
+        url or test_redis_url(), unique_prefix(), concurrency=max_workers or 2, lease_s=lease_s
+    )
     backend = FleetBackend(fleet, **options)
     try:
         fleet.start(workers)
