@@ -1,0 +1,104 @@
+"""Table headers: how many rows they take, and one clean name per column.
+
+A header is the first row of a table when all its cells are text. Further rows join
+it while the rows above are grouped headers — a cell merged across several columns
+("2024" over "Q1", "Q2"), or a header row with gaps that the next row fills. Each
+column's name joins the texts above it with " / " ("2024 / Q1"); a merged group
+name spreads over every column it spans, and a vertically merged one appears once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ingestkit_excel.columns import render
+from ingestkit_excel.grid import BLANK, Merges, SheetGrid
+
+MAX_HEADER_ROWS = 4
+SEPARATOR = " / "
+YEARS = (1900, 2100)
+
+
+def _is_label(value: object) -> bool:
+    # Years ("2023", "2024") and dates (month columns) are fine as column labels;
+    # other numbers mean the row is data.
+    if type(value) is str:
+        return True
+    if type(value) in (int, float):
+        number = float(value)  # type: ignore[arg-type]
+        return number.is_integer() and YEARS[0] <= number <= YEARS[1]
+    return isinstance(value, dt.date)
+
+
+def is_header_row(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> bool:
+    """Every filled cell is a label, at least one is text, and most columns are filled."""
+    cells = grid.rows[row]
+    filled = 0
+    has_text = False
+    for col in range(left, right + 1):
+        if merges and merges.covered(row, col):
+            filled += 1
+            continue
+        value = cells[col]
+        if value == BLANK:
+            continue
+        if not _is_label(value):
+            return False
+        has_text = has_text or type(value) is str
+        filled += 1
+    return has_text and filled * 2 >= right - left + 1
+
+
+def header_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, right: int) -> int:
+    """How many rows at the top of the region form its header (0 = none found)."""
+    if bottom - top < 1 or not is_header_row(grid, merges, top, left, right):
+        return 0
+    count = 1
+    while count < MAX_HEADER_ROWS and top + count < bottom:
+        above, candidate = top + count - 1, top + count
+        if not _all_text(grid, merges, candidate, left, right):
+            break
+        if not _groups(merges, above, left, right):
+            # A header with gaps continues below only if the row below fills them and
+            # typed data follows; otherwise an all-text table would lose its first row.
+            if not _has_gaps(grid, merges, above, left, right):
+                break
+            if candidate + 1 > bottom or _all_text(grid, merges, candidate + 1, left, right):
+                break
+        count += 1
+    return count
+
+
+def _groups(merges: Merges, row: int, left: int, right: int) -> bool:
+    return any(r0 <= row <= r1 and c1 > c0 and c0 <= right and c1 >= left for r0, c0, r1, c1 in merges.spans)
+
+
+def _has_gaps(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> bool:
+    return (
+        any(not merges.filled(row, col) for col in range(left, right + 1))
+        if merges
+        else (BLANK in grid.rows[row][left : right + 1])
+    )
+
+
+def _all_text(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> bool:
+    filled = [
+        grid.rows[row][col]
+        for col in range(left, right + 1)
+        if grid.rows[row][col] != BLANK and not (merges and merges.covered(row, col))
+    ]
+    return bool(filled) and all(type(value) is str for value in filled)
+
+
+def column_names(grid: SheetGrid, merges: Merges, top: int, count: int, left: int, right: int) -> list[str]:
+    """One header per column, as written (empty when a column has none)."""
+    names = []
+    for col in range(left, right + 1):
+        parts: list[str] = []
+        for row in range(top, top + count):
+            value = merges.value(row, col) if merges else grid.rows[row][col]
+            text = " ".join(render(value).split()) if value != BLANK else ""
+            if text and (not parts or parts[-1] != text):
+                parts.append(text)
+        names.append(SEPARATOR.join(parts))
+    return names

@@ -1,0 +1,258 @@
+"""Facts about an OOXML (``.xlsx``/``.xlsm``) package that the fast reader does not give.
+
+python-calamine reads values quickly but builds a dense rows x columns array for a
+sheet before anything can look at it, and it shows a formula without a cached value as
+a blank cell. This module answers, cheaply and without loading a sheet:
+
+- how far a sheet extends (its ``<dimension>``, confirmed by a streaming scan for parts
+  small enough that scanning is cheap — where a forged extent is the danger), so a
+  sheet past the row or cell limits is truncated or refused *before* it is loaded;
+- which formula cells have no cached value, with their formula text (shared formulas
+  translated with openpyxl's translator), scanned only when a sheet can hide one.
+
+Scans stream the inflated XML in chunks with byte-level regular expressions: the
+sheet is never held whole.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from defusedxml import ElementTree
+
+from ingestkit_core import DocumentError
+from ingestkit_excel.grid import cell_ref, column_index
+
+logger = logging.getLogger(__name__)
+
+FULL_SCAN_BYTES = 24 << 20
+"""Sheet parts up to this size (inflated) get their extent confirmed by a full scan."""
+SCAN_CHUNK = 1 << 20
+HEAD_BYTES = 64 << 10
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"')
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_CELL = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
+    rb"\s*(?:<(?:\w+:)?v>(.*?)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?",
+    re.DOTALL,
+)
+_ATTR_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_ATTR_TYPE = re.compile(rb'\bt="(\w+)"')
+_ATTR_SHARED = re.compile(rb'\bsi="(\d+)"')
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+
+
+@dataclass(slots=True)
+class Extent:
+    """1-based last row and column a sheet uses (0 when empty), and how it is known."""
+
+    last_row: int
+    last_col: int
+    scanned: bool
+    rows_declared: int | None = None
+
+    @property
+    def cells(self) -> int:
+        return self.last_row * self.last_col
+
+
+@dataclass(slots=True)
+class FormulaCell:
+    row: int
+    col: int
+    formula: str
+
+    @property
+    def ref(self) -> str:
+        return cell_ref(self.row, self.col)
+
+
+@dataclass(slots=True)
+class _Shared:
+    formula: str
+    row: int
+    col: int
+
+
+@dataclass(slots=True)
+class Package:
+    """An opened OOXML workbook: sheet name -> XML part."""
+
+    path: Path
+    parts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: Path) -> Package:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                workbook_part = _workbook_part(archive)
+                workbook = ElementTree.fromstring(archive.read(workbook_part))
+                rels_part = posixpath.join(
+                    posixpath.dirname(workbook_part), "_rels", posixpath.basename(workbook_part) + ".rels"
+                )
+                rels = ElementTree.fromstring(archive.read(rels_part))
+        except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
+            raise DocumentError(f"corrupt workbook package: {exc}") from None
+        except ElementTree.ParseError as exc:
+            raise DocumentError(f"corrupt workbook XML: {exc}") from None
+        targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG_REL}Relationship")}
+        base = posixpath.dirname(workbook_part)
+        parts = {}
+        for sheet in workbook.iter(f"{_MAIN}sheet"):
+            target = targets.get(sheet.get(f"{_REL}id"), "")
+            if not target:
+                continue
+            part = (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join(base, target))
+            )
+            parts[sheet.get("name", "")] = part
+        return cls(path, parts)
+
+    def extent(self, sheet: str) -> Extent | None:
+        """How far ``sheet`` extends; ``None`` when the package has no such worksheet part."""
+        part = self.parts.get(sheet)
+        if part is None:
+            return None
+        with zipfile.ZipFile(self.path) as archive:
+            try:
+                info = archive.getinfo(part)
+            except KeyError:
+                return None
+            declared = _declared(archive, info)
+            if declared is not None and info.file_size > FULL_SCAN_BYTES:
+                return declared
+            scanned = _scan_extent(archive, info)
+            if declared is not None:
+                scanned.rows_declared = declared.last_row
+            return scanned
+
+    def declared_extent(self, sheet: str) -> Extent | None:
+        part = self.parts.get(sheet)
+        if part is None:
+            return None
+        with zipfile.ZipFile(self.path) as archive:
+            try:
+                return _declared(archive, archive.getinfo(part))
+            except KeyError:
+                return None
+
+    def uncached_formulas(self, sheet: str, *, max_row: int) -> list[FormulaCell]:
+        """Formula cells in rows 1..max_row whose cached value is missing."""
+        part = self.parts.get(sheet)
+        if part is None:
+            return []
+        found: list[FormulaCell] = []
+        shared: dict[bytes, _Shared] = {}
+        with zipfile.ZipFile(self.path) as archive:
+            for body in _stream_rows(archive, archive.getinfo(part)):
+                if not _FORMULA_TAG.search(body):
+                    continue
+                for match in _FORMULA_CELL.finditer(body):
+                    cell = _formula_cell(match, shared)
+                    if cell is not None and cell.row < max_row:
+                        found.append(cell)
+        return found
+
+
+def _workbook_part(archive: zipfile.ZipFile) -> str:
+    for name in archive.namelist():
+        lowered = name.lower()
+        if lowered.startswith("xl/workbook") and lowered.endswith(".xml"):
+            return name
+    raise KeyError("xl/workbook.xml")
+
+
+def _read_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    with archive.open(info) as handle:
+        head: bytes = handle.read(HEAD_BYTES)
+    return head
+
+
+def _declared(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent | None:
+    match = _DIMENSION.search(_read_head(archive, info))
+    if match is None:
+        return None
+    last_col = match.group(3) or match.group(1)
+    last_row = match.group(4) or match.group(2)
+    return Extent(int(last_row), column_index(last_col.decode()) + 1, scanned=False)
+
+
+def _stream_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The part's XML in pieces that each end just after a ``</row>`` (or at the end)."""
+    tail = b""
+    with archive.open(info) as handle:
+        while chunk := handle.read(SCAN_CHUNK):
+            buffer = tail + chunk
+            ends = [match.end() for match in _ROW_END.finditer(buffer, max(len(buffer) - len(chunk) - 8, 0))]
+            if not ends:
+                tail = buffer
+                continue
+            cut = ends[-1]
+            yield buffer[:cut]
+            tail = buffer[cut:]
+    if tail:
+        yield tail
+
+
+def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
+    last_row = rows = last_col = 0
+    for body in _stream_rows(archive, info):
+        numbers = _ROW_NUMBER.findall(body)
+        rows += len(_ROW_TAG.findall(body))
+        if numbers:
+            last_row = max(last_row, *(int(number) for number in numbers))
+        columns = set(_CELL_COLUMN.findall(body))
+        if columns:
+            last_col = max(last_col, *(column_index(letters.decode()) + 1 for letters in columns))
+    # Rows without an r attribute follow on from the previous one.
+    return Extent(max(last_row, rows), last_col, scanned=True)
+
+
+def _formula_cell(match: re.Match[bytes], shared: dict[bytes, _Shared]) -> FormulaCell | None:
+    attrs, formula_attrs, text, cached = match.groups()
+    ref = _ATTR_REF.search(attrs)
+    if ref is None:
+        return None
+    row, col = int(ref.group(2)) - 1, column_index(ref.group(1).decode())
+    formula = html.unescape(text.decode("utf-8", "replace")) if text else ""
+    shared_id = _ATTR_SHARED.search(formula_attrs)
+    if shared_id is not None:
+        if formula:
+            shared[shared_id.group(1)] = _Shared(formula, row, col)
+        elif (master := shared.get(shared_id.group(1))) is not None:
+            formula = _translate(master, row, col)
+    cell_type = _ATTR_TYPE.search(attrs)
+    is_text = cell_type is not None and cell_type.group(1) in (b"str", b"inlineStr")
+    if cached or (cached is not None and is_text) or not formula:
+        return None
+    return FormulaCell(row, col, "=" + formula)
+
+
+def _translate(master: _Shared, row: int, col: int) -> str:
+    from openpyxl.formula.translate import Translator
+
+    try:
+        translated: str = Translator(
+            "=" + master.formula, origin=cell_ref(master.row, master.col)
+        ).translate_formula(cell_ref(row, col))
+    except Exception:  # a formula the translator cannot parse: keep the master's text
+        return master.formula
+    return translated.removeprefix("=")

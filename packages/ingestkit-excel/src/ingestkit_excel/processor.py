@@ -1,0 +1,297 @@
+"""The spreadsheet processor: workbook in, SQL tables and text chunks out.
+
+For each sheet in order: chart sheets and (by default) hidden sheets are skipped with
+a warning; the sheet's cells are read (:mod:`~ingestkit_excel.readers`), cut into
+classified regions (:mod:`~ingestkit_excel.regions`), and each region goes one way —
+data tables to :mod:`~ingestkit_excel.tables`, everything else to
+:mod:`~ingestkit_excel.text`. A sheet's grid is dropped before the next one is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from ingestkit_core import (
+    Block,
+    BlockKind,
+    Chunker,
+    ContentType,
+    DocumentError,
+    ErrorCode,
+    IngestError,
+    ProcessingResult,
+    ProcessorOptions,
+    TableArtifact,
+)
+from ingestkit_excel.options import ExcelOptions
+from ingestkit_excel.readers import SheetInfo, SheetKind, SheetRead, SheetRefused, SheetState, Workbook
+from ingestkit_excel.regions import Layout, Region, RegionKind, analyse
+from ingestkit_excel.safety import check_file
+from ingestkit_excel.tables import FORMAT, ROLE_KEY, build_table, expected_sql_name
+from ingestkit_excel.text import blocks_for
+
+logger = logging.getLogger(__name__)
+
+SHEET_LEVEL = 1
+_ROLES = {"schema": ContentType.SCHEMA, "rows": ContentType.ROW}
+
+
+@dataclass(slots=True)
+class _Sheet:
+    """What happened to one sheet."""
+
+    info: SheetInfo
+    action: str
+    layout: Layout | None = None
+    read: SheetRead | None = None
+    issue: IngestError | None = None
+
+
+class ExcelProcessor:
+    name = "excel"
+    version = "1"
+    extensions = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
+    options_model = ExcelOptions
+
+    def sniff(self, head: bytes) -> bool:
+        # Only files without a workbook suffix get here. Sixteen bytes cannot tell a
+        # workbook from any other zip (docx, jar) or OLE file (doc, msg), and claiming
+        # those would fail them instead of skipping them; only an OLE container whose
+        # suffix is missing might be a legacy workbook, and even that is a guess.
+        return False
+
+    def _sheets(self, path: Path, options: ExcelOptions) -> Iterator[_Sheet]:
+        fmt = check_file(path, options)
+        with Workbook(path, fmt, options) as book:
+            for info in book.sheets:
+                if info.kind is SheetKind.CHART:
+                    yield _Sheet(
+                        info,
+                        "skipped: chart sheet",
+                        issue=IngestError.of(
+                            ErrorCode.W_SHEET_CHART_SKIPPED,
+                            f"chart sheet {info.name!r} skipped (a chart has no cells to extract)",
+                            location=info.name,
+                        ),
+                    )
+                    continue
+                if info.kind is SheetKind.OTHER:
+                    yield _Sheet(info, "skipped: dialog or macro sheet")
+                    continue
+                if info.state is not SheetState.VISIBLE and not options.include_hidden_sheets:
+                    yield _Sheet(
+                        info,
+                        f"skipped: {info.state.value.replace('_', ' ')}",
+                        issue=IngestError.of(
+                            ErrorCode.W_SHEET_HIDDEN_SKIPPED,
+                            f"{info.state.value.replace('_', ' ')} sheet {info.name!r} skipped "
+                            "(set include_hidden_sheets to process it)",
+                            location=info.name,
+                        ),
+                    )
+                    continue
+                try:
+                    read = book.read(info)
+                except SheetRefused as exc:
+                    yield _Sheet(
+                        info, "refused", issue=IngestError.of(exc.code, exc.message, location=info.name)
+                    )
+                    continue
+                if not read.grid.rows:
+                    yield _Sheet(info, "empty", read=read)
+                    continue
+                yield _Sheet(info, "processed", layout=analyse(read.grid), read=read)
+
+    def process(self, path: Path, options: ProcessorOptions) -> ProcessingResult:
+        assert isinstance(options, ExcelOptions), "ExcelProcessor needs ExcelOptions"
+        started = time.perf_counter()
+        blocks: list[Block] = []
+        tables: list[TableArtifact] = []
+        warnings: list[IngestError] = []
+        errors: list[IngestError] = []
+        processed: list[str] = []
+        skipped_hidden = 0
+        sheet_count = 0
+        for sheet in self._sheets(path, options):
+            sheet_count += 1
+            if sheet.issue is not None:
+                (warnings if sheet.issue.is_warning else errors).append(sheet.issue)
+                skipped_hidden += sheet.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
+            if sheet.read is not None:
+                warnings.extend(_read_warnings(sheet.info, sheet.read, options))
+            if sheet.layout is None:
+                continue
+            processed.append(sheet.info.name)
+            sheet_blocks, sheet_tables, sheet_warnings = _extract(path, sheet.layout, options)
+            blocks.extend(sheet_blocks)
+            tables.extend(sheet_tables)
+            warnings.extend(sheet_warnings)
+            sheet.layout = sheet.read = None  # let the sheet's cells go before the next one
+        if not processed:
+            if errors:
+                raise DocumentError(errors[0].message, ErrorCode(errors[0].code))
+            if not skipped_hidden:
+                raise DocumentError("workbook has no cells with values", ErrorCode.E_PARSE_EMPTY)
+        extracted = time.perf_counter()
+        chunks = Chunker(options.chunking).chunk(blocks, source=path.name, format=FORMAT)
+        for chunk in chunks:
+            role = chunk.metadata.extra.get(ROLE_KEY)
+            if isinstance(role, str) and role in _ROLES:
+                chunk.metadata.content_type = _ROLES[role]
+        return ProcessingResult(
+            path=str(path),
+            source_uri=path.absolute().as_uri(),
+            processor=self.name,
+            processor_version=self.version,
+            chunks=chunks,
+            tables=tables,
+            errors=errors,
+            warnings=warnings,
+            sheet_count=sheet_count,
+            metadata={"sheets_processed": list(processed)},
+            timings={
+                "extract": round(extracted - started, 6),
+                "chunk": round(time.perf_counter() - extracted, 6),
+            },
+        )
+
+    def inspect(self, path: Path, options: ProcessorOptions) -> dict[str, JsonValue]:
+        assert isinstance(options, ExcelOptions), "ExcelProcessor needs ExcelOptions"
+        sheets: list[JsonValue] = []
+        regions: list[JsonValue] = []
+        issues: list[JsonValue] = []
+        for sheet in self._sheets(path, options):
+            info = sheet.info
+            grid = sheet.read.grid if sheet.read else None
+            sheets.append(
+                {
+                    "sheet": info.name,
+                    "kind": info.kind.value,
+                    "state": info.state.value,
+                    "action": sheet.action,
+                    "used_range": grid.ref(0, 0, grid.height - 1, grid.width - 1)
+                    if grid and grid.rows
+                    else None,
+                    "rows": grid.height if grid else None,
+                    "regions": len(sheet.layout.regions) if sheet.layout else 0,
+                }
+            )
+            if sheet.issue is not None:
+                issues.append(f"{sheet.issue.code}: {sheet.issue.message}")
+            if sheet.read is not None:
+                issues.extend(f"{w.code}: {w.message}" for w in _read_warnings(info, sheet.read, options))
+            if sheet.layout is None:
+                continue
+            names = _table_names(sheet.layout)
+            for region in sheet.layout.regions:
+                grid_ = sheet.layout.grid
+                regions.append(
+                    {
+                        "sheet": info.name,
+                        "region": grid_.ref(region.top, region.left, region.bottom, region.right),
+                        "kind": region.kind.value,
+                        "confidence": region.confidence,
+                        "header_rows": region.header_rows,
+                        "rows": region.height,
+                        "columns": region.width,
+                        "goes_to": (
+                            f"SQL table {expected_sql_name(path, names[id(region)])}"
+                            if region.kind is RegionKind.TABLE
+                            else "text chunks"
+                        ),
+                        "why": "; ".join(region.reasons),
+                    }
+                )
+        return {"format": "excel", "sheets": sheets, "regions": regions, "warnings": issues}
+
+
+def _read_warnings(info: SheetInfo, read: SheetRead, options: ExcelOptions) -> list[IngestError]:
+    found = []
+    grid = read.grid
+    if grid.total_rows is not None:
+        kept = grid.origin_row + grid.height
+        found.append(
+            IngestError.of(
+                ErrorCode.W_ROWS_TRUNCATED,
+                f"sheet {info.name!r} has {grid.total_rows} rows; kept the first {kept} "
+                f"(max_rows={options.max_rows}), dropped {grid.total_rows - kept}",
+                location=info.name,
+            )
+        )
+    if read.uncached:
+        examples = ", ".join(f"{cell.ref} {cell.formula}" for cell in read.uncached[:3])
+        found.append(
+            IngestError.of(
+                ErrorCode.W_FORMULA_NO_CACHE,
+                f"sheet {info.name!r}: {len(read.uncached)} formula cell(s) have no cached value "
+                f"(saved without calculating); their formula text is used, e.g. {examples}",
+                location=info.name,
+            )
+        )
+    return found
+
+
+def _overlaps(a: Region, b: Region) -> bool:
+    return a.left <= b.right and b.left <= a.right
+
+
+def _titles(layout: Layout) -> dict[int, Region]:
+    """Each table's title: the nearest title region straight above it, nothing between."""
+    regions = layout.regions
+    found: dict[int, Region] = {}
+    for table in regions:
+        if table.kind is not RegionKind.TABLE:
+            continue
+        above = [r for r in regions if r.bottom < table.top and _overlaps(r, table)]
+        if not above:
+            continue
+        nearest = max(above, key=lambda region: region.bottom)
+        if nearest.kind is RegionKind.TITLE and id(nearest) not in {id(t) for t in found.values()}:
+            found[id(table)] = nearest
+    return found
+
+
+def _table_names(layout: Layout) -> dict[int, str]:
+    grid = layout.grid
+    tables = [region for region in layout.regions if region.kind is RegionKind.TABLE]
+    if len(tables) == 1:
+        return {id(tables[0]): grid.name}
+    return {
+        id(region): f"{grid.name} {grid.ref(region.top, region.left, region.bottom, region.right)}"
+        for region in tables
+    }
+
+
+def _extract(
+    path: Path, layout: Layout, options: ExcelOptions
+) -> tuple[list[Block], list[TableArtifact], list[IngestError]]:
+    grid = layout.grid
+    blocks = [Block(BlockKind.HEADING, grid.name, level=SHEET_LEVEL, sheet=grid.name)]
+    tables: list[TableArtifact] = []
+    warnings: list[IngestError] = []
+    titles = _titles(layout)
+    claimed = {id(title) for title in titles.values()}
+    names = _table_names(layout)
+    for region in layout.regions:
+        if id(region) in claimed:
+            continue  # emitted right before its table, so the table's chunk carries it
+        if region.kind is not RegionKind.TABLE:
+            blocks.extend(blocks_for(layout, region))
+            continue
+        title_region = titles.get(id(region))
+        title = None
+        if title_region is not None:
+            title_blocks = blocks_for(layout, title_region)
+            blocks.extend(title_blocks)
+            title = title_blocks[0].text if title_blocks else None
+        built = build_table(layout, region, name=names[id(region)], source=path, title=title, options=options)
+        tables.append(built.artifact)
+        blocks.extend(built.blocks)
+        warnings.extend(built.warnings)
+    return blocks, tables, warnings

@@ -1,0 +1,241 @@
+"""Reading sheets: python-calamine for values, openpyxl where calamine cannot stream.
+
+Why two readers:
+
+- **python-calamine** (Rust) reads ``.xlsx``/``.xlsm``/``.xlsb``/``.xls``/``.ods`` about
+  eight times faster than openpyxl's read-only mode, uses each cell's number format to
+  return dates (a salary column stays a number), and gives merged ranges, sheet
+  visibility and sheet kinds (chart sheets). It is the reader for every sheet.
+- **openpyxl** (read-only, streaming) reads a sheet that is over the row limit: calamine
+  can only load a sheet whole, openpyxl stops at the limit. Its formula translator
+  also rebuilds shared formulas for cells that have no cached value.
+
+Formula cells without a cached value (workbooks written by code) read as blanks in
+calamine; for OOXML they are found in the sheet XML (:mod:`ingestkit_excel.ooxml`) and
+their formula text is used instead, with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import python_calamine as calamine
+
+from ingestkit_core import DocumentError, ErrorCode
+from ingestkit_excel.grid import BLANK, SheetGrid, Value
+from ingestkit_excel.ooxml import Extent, FormulaCell, Package
+from ingestkit_excel.options import ExcelOptions
+from ingestkit_excel.safety import WorkbookFormat
+
+logger = logging.getLogger(__name__)
+
+
+class SheetKind(StrEnum):
+    WORKSHEET = "worksheet"
+    CHART = "chart"
+    OTHER = "other"
+    """Dialog and macro sheets: no cell data worth reading."""
+
+
+class SheetState(StrEnum):
+    VISIBLE = "visible"
+    HIDDEN = "hidden"
+    VERY_HIDDEN = "very_hidden"
+
+
+@dataclass(slots=True, frozen=True)
+class SheetInfo:
+    index: int
+    name: str
+    kind: SheetKind
+    state: SheetState
+
+
+class SheetRefused(Exception):
+    """One sheet cannot be read safely; the rest of the workbook can."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class SheetRead:
+    grid: SheetGrid
+    uncached: list[FormulaCell]
+    """Formula cells whose formula text stands in for a missing cached value."""
+
+
+def _kind(typ: calamine.SheetTypeEnum) -> SheetKind:
+    # calamine's enums are not hashable, so no lookup table.
+    if typ == calamine.SheetTypeEnum.WorkSheet:
+        return SheetKind.WORKSHEET
+    if typ == calamine.SheetTypeEnum.ChartSheet:
+        return SheetKind.CHART
+    return SheetKind.OTHER
+
+
+def _state(visible: calamine.SheetVisibleEnum) -> SheetState:
+    if visible == calamine.SheetVisibleEnum.Hidden:
+        return SheetState.HIDDEN
+    if visible == calamine.SheetVisibleEnum.VeryHidden:
+        return SheetState.VERY_HIDDEN
+    return SheetState.VISIBLE
+
+
+def _document_error(exc: Exception) -> DocumentError:
+    if isinstance(exc, calamine.PasswordError):
+        return DocumentError("workbook is password protected", ErrorCode.E_PARSE_PASSWORD)
+    return DocumentError(f"cannot read workbook: {type(exc).__name__}: {exc}")
+
+
+class Workbook:
+    """One open workbook. Use as a context manager; read sheets one at a time."""
+
+    def __init__(self, path: Path, fmt: WorkbookFormat, options: ExcelOptions) -> None:
+        self.path = path
+        self.format = fmt
+        self.options = options
+        try:
+            self._book = calamine.CalamineWorkbook.from_path(str(path))
+            metadata = self._book.sheets_metadata
+        except (calamine.CalamineError, ValueError, OSError) as exc:
+            raise _document_error(exc) from None
+        self.sheets = [
+            SheetInfo(
+                index,
+                meta.name,
+                _kind(meta.typ),
+                _state(meta.visible),
+            )
+            for index, meta in enumerate(metadata)
+        ]
+        self._package = Package.open(path) if fmt is WorkbookFormat.XLSX else None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(calamine.WorkbookClosed):
+            self._book.close()
+
+    def read(self, sheet: SheetInfo) -> SheetRead:
+        """The sheet's cells, truncated at ``max_rows``; raises :class:`SheetRefused`."""
+        extent = self._package.extent(sheet.name) if self._package else None
+        limit = self.options.max_rows
+        if extent is not None:
+            kept_rows = min(extent.last_row, limit)
+            if kept_rows * extent.last_col > self.options.max_cells:
+                raise SheetRefused(
+                    ErrorCode.E_PARSE_UNSAFE,
+                    f"sheet spans {extent.last_row} rows x {extent.last_col} columns, "
+                    f"over the {self.options.max_cells} cell limit (max_cells): not loaded",
+                )
+            if extent.last_row > limit:
+                grid = _read_streaming(self.path, sheet.name, limit)
+                grid.total_rows = extent.last_row
+                return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
+        grid = self._read_calamine(sheet, limit)
+        return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
+
+    def _read_calamine(self, sheet: SheetInfo, limit: int) -> SheetGrid:
+        try:
+            data = self._book.get_sheet_by_index(sheet.index)
+            start = data.start
+            height = data.height
+            # Non-OOXML sheets could not be measured before loading; cut them here.
+            rows: list[list[Any]] = data.to_python(nrows=limit) if start is not None else []
+            merged = data.merged_cell_ranges or []
+        except calamine.CalamineError as exc:
+            raise SheetRefused(ErrorCode.E_PARSE_CORRUPT, f"cannot read sheet: {exc}") from None
+        origin = start or (0, 0)
+        grid = SheetGrid(
+            sheet.name,
+            rows,
+            origin[0],
+            origin[1],
+            merged=[(r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged],
+        )
+        if start is not None and height > limit:
+            grid.total_rows = origin[0] + height
+        return grid
+
+    def _overlay_formulas(
+        self, grid: SheetGrid, sheet: SheetInfo, extent: Extent | None, limit: int
+    ) -> list[FormulaCell]:
+        declared = self._package.declared_extent(sheet.name) if self._package else None
+        if self._package is None or not _may_hide_formulas(grid, declared, limit):
+            return []
+        cells = self._package.uncached_formulas(sheet.name, max_row=limit)
+        for cell in cells:
+            grid.set(cell.row, cell.col, cell.formula)
+        if cells:
+            logger.info("sheet %s: %d formula cells without cached values", sheet.index, len(cells))
+        return cells
+
+
+def _may_hide_formulas(grid: SheetGrid, declared: Extent | None, limit: int) -> bool:
+    """Whether an uncached formula could be among the cells read.
+
+    Such a cell reads as blank, so a grid without blanks that covers the sheet's whole
+    declared extent cannot hold one, and the XML need not be scanned (this keeps large
+    clean tables at reader speed).
+    """
+    if declared is None or not grid.rows:
+        return True
+    if grid.origin_row + grid.height < min(declared.last_row, limit):
+        return True
+    if grid.origin_col + grid.width < declared.last_col or grid.origin_row > 0 or grid.origin_col > 0:
+        # Cells before the first value or past the last one are not in the grid.
+        return True
+    return any(BLANK in row for row in grid.rows)
+
+
+def _read_streaming(path: Path, sheet: str, limit: int) -> SheetGrid:
+    """Rows 1..limit of an OOXML sheet via openpyxl's streaming reader."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types on damaged input
+        raise SheetRefused(ErrorCode.E_PARSE_CORRUPT, f"cannot stream sheet: {type(exc).__name__}") from None
+    try:
+        worksheet = book[sheet]
+        rows: list[list[Value]] = []
+        width = 0
+        for values in worksheet.iter_rows(max_row=limit, values_only=True):
+            row = [_streamed_value(value) for value in values]
+            width = max(width, len(row))
+            rows.append(row)
+    finally:
+        book.close()
+    for row in rows:
+        if len(row) < width:
+            row.extend([BLANK] * (width - len(row)))
+    return SheetGrid(sheet, rows)
+
+
+def _streamed_value(value: object) -> Value:
+    # Match what calamine returns: blanks as "", dates at midnight as dates.
+    if value is None:
+        return BLANK
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date()
+        return value
+    if isinstance(value, str | int | float | bool | dt.date | dt.time | dt.timedelta):
+        return value
+    return str(value)

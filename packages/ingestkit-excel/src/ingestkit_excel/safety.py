@@ -1,0 +1,180 @@
+"""What a file must pass before any reader touches it.
+
+- The container decides the format, not the suffix: a zip holding an OOXML or ODF
+  workbook, or an OLE compound file (legacy ``.xls``, or an encrypted OOXML workbook,
+  which Office stores as an ``EncryptedPackage`` stream inside OLE).
+- Encrypted workbooks fail with ``E_PARSE_PASSWORD`` (msoffcrypto-tool knows both the
+  OOXML ``EncryptedPackage`` and the BIFF ``FILEPASS`` forms).
+- Zip bombs: the central directory is checked (member count, total uncompressed size,
+  per-member compression ratio) before anything is inflated.
+- XML bombs: workbook XML never needs a DTD, so a ``<!DOCTYPE``/``<!ENTITY`` in the
+  prolog of any member is refused outright, whatever parser would read it later
+  (openpyxl also parses through defusedxml, which is installed with this package).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zipfile
+import zlib
+from enum import StrEnum
+from pathlib import Path
+
+from ingestkit_core import DocumentError, ErrorCode
+from ingestkit_excel.options import ExcelOptions
+
+logger = logging.getLogger(__name__)
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_ZIP_MEMBERS = 10_000
+RATIO_CHECK_BYTES = 1 << 20
+"""Members smaller than this cannot do harm whatever their ratio."""
+PROLOG_CHUNK = 4096
+MAX_PROLOG_BYTES = 1 << 20
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+_ROOT_TAG = re.compile(rb"<[A-Za-z_]")
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class WorkbookFormat(StrEnum):
+    XLSX = "xlsx"
+    """Office Open XML, including macro-enabled ``.xlsm``."""
+    XLSB = "xlsb"
+    XLS = "xls"
+    ODS = "ods"
+
+
+def sniff(head: bytes) -> bool:
+    """Whether a file's first bytes could be a workbook (zip or OLE container)."""
+    return head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC)
+
+
+def check_file(path: Path, options: ExcelOptions) -> WorkbookFormat:
+    """The workbook's format; raises ``DocumentError`` for anything unsafe or unreadable."""
+    size = path.stat().st_size
+    if size > options.max_file_mb * 1024 * 1024:
+        raise DocumentError(
+            f"file is {size / 1048576:.0f} MiB, over the {options.max_file_mb:g} MiB limit (max_file_mb)",
+            ErrorCode.E_FILE_TOO_LARGE,
+        )
+    if size == 0:
+        raise DocumentError("file is empty (0 bytes)", ErrorCode.E_PARSE_EMPTY)
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(OLE_MAGIC):
+        return _check_ole(path)
+    if head.startswith(ZIP_MAGIC):
+        return _check_zip(path, options)
+    raise DocumentError("not a spreadsheet: neither a zip (xlsx/ods) nor an OLE (xls) file")
+
+
+def _check_ole(path: Path) -> WorkbookFormat:
+    import msoffcrypto
+    from msoffcrypto.exceptions import FileFormatError
+
+    try:
+        with path.open("rb") as handle:
+            office = msoffcrypto.OfficeFile(handle)
+            encrypted = office.is_encrypted()
+    except FileFormatError:
+        raise DocumentError("not a spreadsheet: an OLE file that is no Office workbook") from None
+    except Exception as exc:  # olefile and msoffcrypto raise many types on damaged input
+        raise DocumentError(f"corrupt OLE container: {type(exc).__name__}") from None
+    if encrypted:
+        raise DocumentError("workbook is encrypted (password protected)", ErrorCode.E_PARSE_PASSWORD)
+    if office.format != "xls97":
+        # An unencrypted OLE file that is a Word or PowerPoint document.
+        raise DocumentError(f"not a spreadsheet: an OLE {office.format} document")
+    return WorkbookFormat.XLS
+
+
+def _check_zip(path: Path, options: ExcelOptions) -> WorkbookFormat:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DocumentError(f"corrupt zip container: {exc}") from None
+    with archive:
+        members = archive.infolist()
+        _check_bomb(members, options)
+        names = {member.filename for member in members}
+        fmt = _zip_format(archive, names)
+        for member in members:
+            if member.filename.lower().endswith(_XML_SUFFIXES):
+                _check_prolog(archive, member)
+    return fmt
+
+
+def _check_bomb(members: list[zipfile.ZipInfo], options: ExcelOptions) -> None:
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise DocumentError(
+            f"zip holds {len(members)} members (limit {MAX_ZIP_MEMBERS})", ErrorCode.E_PARSE_UNSAFE
+        )
+    total = sum(member.file_size for member in members)
+    if total > options.max_uncompressed_mb * 1024 * 1024:
+        raise DocumentError(
+            f"zip would inflate to {total / 1048576:.0f} MiB, over the "
+            f"{options.max_uncompressed_mb:g} MiB limit (max_uncompressed_mb)",
+            ErrorCode.E_PARSE_UNSAFE,
+        )
+    for member in members:
+        if member.file_size < RATIO_CHECK_BYTES:
+            continue
+        ratio = member.file_size / max(member.compress_size, 1)
+        if ratio > options.max_compression_ratio:
+            raise DocumentError(
+                f"zip member {member.filename} inflates {ratio:.0f}x "
+                f"(limit {options.max_compression_ratio:g}x): refused as a zip bomb",
+                ErrorCode.E_PARSE_UNSAFE,
+            )
+
+
+def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> WorkbookFormat:
+    if "mimetype" in names:
+        try:
+            mimetype = archive.read("mimetype")[:100].strip()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise DocumentError(f"corrupt zip container: {exc}") from None
+        if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
+            return WorkbookFormat.ODS
+        raise DocumentError(f"not a spreadsheet: an OpenDocument {mimetype.decode(errors='replace')} file")
+    lowered = {name.lower() for name in names}
+    if "xl/workbook.xml" in lowered or any(
+        n.startswith("xl/workbook") and n.endswith(".xml") for n in lowered
+    ):
+        return WorkbookFormat.XLSX
+    if "xl/workbook.bin" in lowered:
+        return WorkbookFormat.XLSB
+    if "[content_types].xml" in lowered:
+        raise DocumentError("not a spreadsheet: an Office Open XML package without a workbook")
+    raise DocumentError("not a spreadsheet: a zip file that holds no workbook")
+
+
+def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Refuse a DTD before the root element (where a DTD has to be)."""
+    seen = b""
+    try:
+        with archive.open(member) as handle:
+            while len(seen) < MAX_PROLOG_BYTES:
+                chunk = handle.read(PROLOG_CHUNK)
+                if not chunk:
+                    break
+                seen += chunk
+                root = _ROOT_TAG.search(seen)
+                prolog = seen[: root.start()] if root else seen
+                if _DTD.search(prolog):
+                    raise DocumentError(
+                        f"{member.filename} declares a DTD (possible XML entity bomb): refused",
+                        ErrorCode.E_PARSE_UNSAFE,
+                    )
+                if root:
+                    return
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
+        raise DocumentError(f"corrupt zip member {member.filename}: {exc}") from None
+    except NotImplementedError as exc:  # an unsupported compression method
+        raise DocumentError(f"zip member {member.filename}: {exc}") from None
+    if len(seen) >= MAX_PROLOG_BYTES:
+        raise DocumentError(
+            f"{member.filename} has no root element in its first MiB", ErrorCode.E_PARSE_UNSAFE
+        )

@@ -1,0 +1,242 @@
+"""Data regions become SQL-ready tables plus the text that lets retrieval find them.
+
+Each table region yields a :class:`~ingestkit_core.TableArtifact` (clean, unique column
+names; one type per column; totals rows left out and noted), a schema-description
+block (columns, types, ranges or distinct values) and, when asked, row blocks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestkit_core import Block, BlockKind, ChunkMetadata, ErrorCode, IngestError, TableArtifact, TableColumn
+from ingestkit_core.models import Cell
+from ingestkit_core.stores.naming import sanitize, unique_names
+from ingestkit_excel.columns import TypedColumn, render, type_column
+from ingestkit_excel.grid import BLANK, Value, cell_ref
+from ingestkit_excel.headers import column_names
+from ingestkit_excel.options import ExcelOptions
+from ingestkit_excel.regions import Layout, Region
+
+FORMAT = "excel"
+ROLE_KEY = "excel_role"
+TOTAL_LABEL = re.compile(
+    r"^\s*(grand\s+|sub[\s-]?)?totals?\b|^\s*(sum|summe|gesamt|total\s+général)\b|^\s*overall\b",
+    re.IGNORECASE,
+)
+LABEL_COLUMNS = 3
+"""Totals labels are looked for in the first few columns of a table."""
+DISTINCT_LISTED = 12
+EXAMPLES = 5
+
+
+@dataclass(slots=True)
+class BuiltTable:
+    artifact: TableArtifact
+    blocks: list[Block]
+    warnings: list[IngestError] = field(default_factory=list)
+    totals_rows: list[int] = field(default_factory=list)
+    """Sheet row numbers (1-based) kept out of the data."""
+
+
+def build_table(
+    layout: Layout,
+    region: Region,
+    *,
+    name: str,
+    source: Path,
+    title: str | None,
+    options: ExcelOptions,
+) -> BuiltTable:
+    grid, merges = layout.grid, layout.merges
+    headers = column_names(grid, merges, region.top, region.header_rows, region.left, region.right)
+    first = region.top + region.header_rows
+    rows = _data_rows(layout, region, first)
+    totals = _totals(rows) if options.exclude_totals else []
+    sheet_rows = [grid.origin_row + first + index + 1 for index in totals]
+    if totals:
+        dropped = set(totals)
+        rows = [row for index, row in enumerate(rows) if index not in dropped]
+    typed = (
+        [type_column(column) for column in zip(*rows, strict=True)]
+        if rows
+        else [TypedColumn("text", []) for _ in headers]
+    )
+    columns = [
+        TableColumn(name=clean, type=column.type, source_name=header or None)
+        for clean, column, header in zip(unique_names(headers or [""]), typed, headers, strict=True)
+    ]
+    values: list[list[Cell]] = list(map(list, zip(*(column.values for column in typed), strict=True)))
+    ref = grid.ref(region.top, region.left, region.bottom, region.right)
+    metadata = ChunkMetadata(
+        source=source.name,
+        format=FORMAT,
+        content_type="table",
+        heading_path=[grid.name, *([title] if title else [])],
+        sheet=grid.name,
+        region=ref,
+        table_name=name,
+        extra={"header_rows": region.header_rows, "confidence": region.confidence},
+    )
+    notes: list[str] = []
+    warnings: list[IngestError] = []
+    for index, sheet_row in zip(totals, sheet_rows, strict=True):
+        label = next((render(v) for v in rows_label(layout, region, first + index)), "totals")
+        notes.append(f"row {sheet_row} ({label!r}) excluded from the data as a totals row")
+    if totals:
+        warnings.append(
+            IngestError.of(
+                ErrorCode.W_TOTALS_EXCLUDED,
+                f"table {name}: {len(totals)} totals row(s) excluded (sheet rows "
+                f"{', '.join(map(str, sheet_rows))})",
+                location=f"{grid.name}!{ref}",
+            )
+        )
+    # Every value was produced by type_column with its column's type, so pydantic's
+    # per-cell validation (seconds on large sheets) would only repeat that work.
+    artifact = TableArtifact.model_construct(
+        name=name, columns=columns, rows=values, metadata=metadata, notes=notes
+    )
+    blocks = [_schema_block(artifact, typed, source, title)]
+    if options.row_chunks and values:
+        blocks.append(_rows_block(artifact, options.max_row_chunk_rows))
+    return BuiltTable(artifact, blocks, warnings, sheet_rows)
+
+
+def rows_label(layout: Layout, region: Region, row: int) -> list[str]:
+    cells = layout.grid.rows[row][region.left : region.right + 1]
+    return [value for value in cells if isinstance(value, str) and value != BLANK][:1]
+
+
+def _data_rows(layout: Layout, region: Region, first: int) -> list[list[Value]]:
+    grid, merges = layout.grid, layout.merges
+    if region.left == 0 and region.right == grid.width - 1:
+        rows = grid.rows[first : region.bottom + 1]
+    else:
+        rows = [row[region.left : region.right + 1] for row in grid.rows[first : region.bottom + 1]]
+    if merges:
+        # A merged data cell (a department spanning its people) holds for every row it spans.
+        rows = [list(row) for row in rows]
+        for (r, c), (ar, ac) in merges.anchor.items():
+            if first <= r <= region.bottom and region.left <= c <= region.right:
+                rows[r - first][c - region.left] = grid.rows[ar][ac]
+    return rows
+
+
+def _totals(rows: list[list[Value]]) -> list[int]:
+    """Indexes of total/subtotal rows: a totals label, or a last row that sums the rest."""
+    found = []
+    for index, row in enumerate(rows):
+        for value in row[:LABEL_COLUMNS]:
+            if type(value) is str and value != BLANK:
+                if TOTAL_LABEL.match(value):
+                    found.append(index)
+                break
+    if not found and len(rows) >= 3 and _sums_above(rows):
+        found.append(len(rows) - 1)
+    return found
+
+
+def _sums_above(rows: list[list[Value]]) -> bool:
+    """An unlabeled last row whose numbers equal the column sums above it."""
+    last = rows[-1]
+    if any(type(value) is str and value != BLANK for value in last):
+        return False
+    checked = 0
+    for col, value in enumerate(last):
+        if type(value) not in (int, float):
+            if value != BLANK:
+                return False
+            continue
+        above = [row[col] for row in rows[:-1]]
+        numbers = [v for v in above if type(v) in (int, float)]
+        if len(numbers) < 2:
+            return False
+        if not math.isclose(sum(numbers), value, rel_tol=1e-9, abs_tol=1e-6):  # type: ignore[arg-type]
+            return False
+        checked += 1
+    return checked >= 1 and any(value == BLANK for value in last)
+
+
+def expected_sql_name(source: Path, table: str) -> str:
+    """The name the SQLite store gives this table unless another source holds it."""
+    return f"{sanitize(source.stem, fallback='file')}__{sanitize(table, fallback='table')}"
+
+
+def _describe(column: TableColumn, typed: TypedColumn) -> str:
+    label = column.source_name or column.name
+    present = [value for value in typed.values if value is not None]
+    empty = len(typed.values) - len(present)
+    line = f"- {label} ({column.type}"
+    line += f", SQL column {column.name})" if column.name != label else ")"
+    if not present:
+        return line + ": empty"
+    if column.type in ("integer", "real", "date", "datetime"):
+        low, high = min(present), max(present)  # type: ignore[type-var,unused-ignore]
+        detail = f"{render(low)} to {render(high)}" if low != high else f"always {render(low)}"
+    elif column.type == "boolean":
+        trues = sum(1 for value in present if value)
+        detail = f"{trues} true, {len(present) - trues} false"
+    else:
+        distinct = sorted({str(value) for value in present})
+        if len(distinct) <= DISTINCT_LISTED:
+            detail = "one of " + ", ".join(distinct)
+        else:
+            examples = list(dict.fromkeys(str(value) for value in present))[:EXAMPLES]
+            detail = f"{len(distinct)} distinct values, e.g. " + ", ".join(examples)
+    if empty:
+        detail += f"; {empty} empty"
+    return f"{line}: {detail}"
+
+
+def _schema_block(
+    artifact: TableArtifact, typed: list[TypedColumn], source: Path, title: str | None
+) -> Block:
+    meta = artifact.metadata
+    lines = [
+        f"Table {artifact.name} in {source.name}, sheet {meta.sheet}, cells {meta.region}: "
+        f"{len(artifact.rows)} rows, {len(artifact.columns)} columns.",
+        f"SQL table: {expected_sql_name(source, artifact.name)}",
+    ]
+    if title:
+        lines.append(f"Title: {title}")
+    lines.extend(_describe(column, values) for column, values in zip(artifact.columns, typed, strict=True))
+    lines.extend(f"Note: {note}" for note in artifact.notes)
+    return Block(
+        BlockKind.TABLE,
+        "\n".join(lines),
+        header_lines=2,
+        sheet=meta.sheet,
+        region=meta.region,
+        table_name=artifact.name,
+        extra={ROLE_KEY: "schema"},
+    )
+
+
+def _rows_block(artifact: TableArtifact, limit: int) -> Block:
+    meta = artifact.metadata
+    labels = [column.source_name or column.name for column in artifact.columns]
+    lines = [f"Rows of table {artifact.name} (sheet {meta.sheet}):"]
+    for row in artifact.rows[:limit]:
+        cells = [
+            f"{label}: {render(value)}" for label, value in zip(labels, row, strict=True) if value is not None
+        ]
+        lines.append("; ".join(cells))
+    if len(artifact.rows) > limit:
+        lines.append(f"… {len(artifact.rows) - limit} more rows in the SQL table")
+    return Block(
+        BlockKind.TABLE,
+        "\n".join(lines),
+        header_lines=1,
+        sheet=meta.sheet,
+        region=meta.region,
+        table_name=artifact.name,
+        extra={ROLE_KEY: "rows"},
+    )
+
+
+def first_cell(layout: Layout, region: Region) -> str:
+    return cell_ref(layout.grid.origin_row + region.top, layout.grid.origin_col + region.left)
