@@ -278,11 +278,13 @@ def _extract(
     titles = _titles(layout)
     claimed = {id(title) for title in titles.values()}
     names = _table_names(layout)
-    for region in layout.regions:
+    content = [index for index, region in enumerate(layout.regions) if region.kind is not RegionKind.TITLE]
+    last_content = content[-1] if content else -1
+    for index, region in enumerate(layout.regions):
         if id(region) in claimed:
             continue  # emitted right before its table, so the table's chunk carries it
         if region.kind is not RegionKind.TABLE:
-            blocks.extend(blocks_for(layout, region))
+            blocks.extend(blocks_for(layout, region, last=index > last_content))
             continue
         title_region = titles.get(id(region))
         title = None

@@ -234,6 +234,12 @@ def _note_like(text: str) -> bool:
     return len(stripped) >= NOTE_MIN_CHARS or stripped.startswith(NOTE_PREFIXES)
 
 
+def _sentence_like(text: str) -> bool:
+    """A note or a sentence rather than a title."""
+    stripped = text.strip()
+    return stripped.lower().startswith(NOTE_PREFIXES) or (stripped.endswith(".") and len(stripped) >= 40)
+
+
 def _text_region(row: int, region: Region, kind: RegionKind, reason: str) -> Region:
     return Region(row, region.left, row, region.right, kind, 0.8, [reason])
 
@@ -325,7 +331,7 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
     left, right, top = region.left, region.right, region.top
     if region.height == 1 and region.width >= 1:
         text = _single_text(grid, merges, top, left, right)
-        if text is not None and len(text) <= 120:
+        if text is not None and len(text) <= 120 and not _sentence_like(text):
             _decide(region, RegionKind.TITLE, 0.7, "a single short line")
             return
     if region.width == 1:

@@ -100,7 +100,7 @@ def build_table(
     artifact = TableArtifact.model_construct(
         name=name, columns=columns, rows=values, metadata=metadata, notes=notes
     )
-    blocks = [_schema_block(artifact, typed, source, title)]
+    blocks = [_schema_block(artifact, typed, source)]
     if options.row_chunks and values:
         blocks.append(_rows_block(artifact, options.max_row_chunk_rows))
     return BuiltTable(artifact, blocks, warnings, sheet_rows)
@@ -192,17 +192,13 @@ def _describe(column: TableColumn, typed: TypedColumn) -> str:
     return f"{line}: {detail}"
 
 
-def _schema_block(
-    artifact: TableArtifact, typed: list[TypedColumn], source: Path, title: str | None
-) -> Block:
+def _schema_block(artifact: TableArtifact, typed: list[TypedColumn], source: Path) -> Block:
     meta = artifact.metadata
     lines = [
         f"Table {artifact.name} in {source.name}, sheet {meta.sheet}, cells {meta.region}: "
         f"{len(artifact.rows)} rows, {len(artifact.columns)} columns.",
         f"SQL table: {expected_sql_name(source, artifact.name)}",
     ]
-    if title:
-        lines.append(f"Title: {title}")
     lines.extend(_describe(column, values) for column, values in zip(artifact.columns, typed, strict=True))
     lines.extend(f"Note: {note}" for note in artifact.notes)
     return Block(

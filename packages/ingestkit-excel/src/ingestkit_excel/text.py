@@ -16,7 +16,6 @@ from ingestkit_excel.grid import BLANK, Value
 from ingestkit_excel.headers import column_names
 from ingestkit_excel.regions import MARKS, Layout, Region, RegionKind
 
-SECTION_LEVEL = 3
 POSITIVE_MARKS = frozenset({"✓", "✔", "✅", "☑", "x", "X", "yes", "Yes", "YES", "●", "•"})
 TITLE_LEVEL = 2
 
@@ -36,14 +35,17 @@ def _clean(value: Value) -> str:
     return " ".join(render(value).split())
 
 
-def blocks_for(layout: Layout, region: Region) -> list[Block]:
+def blocks_for(layout: Layout, region: Region, *, last: bool = False) -> list[Block]:
+    """The region's blocks; ``last`` when nothing follows it on the sheet."""
     ref = layout.grid.ref(region.top, region.left, region.bottom, region.right)
     common: dict[str, Any] = {
         "sheet": layout.grid.name,
         "region": ref,
         "extra": {"region_kind": region.kind.value},
     }
-    if region.kind is RegionKind.TITLE:
+    if region.kind is RegionKind.TITLE and not last:
+        # A heading only reaches the text with what follows it, so a title at the
+        # very end of a sheet is kept as a paragraph instead.
         text = " ".join(_clean(value) for _, value in _cells(layout, region.top, region))
         return [Block(BlockKind.HEADING, text, level=TITLE_LEVEL, **common)]
     if region.kind is RegionKind.FORM:
@@ -78,10 +80,15 @@ def _checklist(layout: Layout, region: Region, common: dict[str, Any]) -> list[B
     item_col = _item_column(layout, region)
     blocks: list[Block] = []
     items: list[str] = []
+    section: str | None = None
 
     def flush() -> None:
+        # A section is the first line of its items' block, repeated if the block is
+        # split, rather than a heading: a heading right after the checklist's title
+        # would push the title out of the chunk text.
         if items:
-            blocks.append(Block(BlockKind.LIST, "\n".join(items), **common))
+            lines = [f"{section}:", *items] if section else list(items)
+            blocks.append(Block(BlockKind.LIST, "\n".join(lines), header_lines=1 if section else 0, **common))
             items.clear()
 
     for row in range(region.top + region.header_rows, region.bottom + 1):
@@ -90,7 +97,7 @@ def _checklist(layout: Layout, region: Region, common: dict[str, Any]) -> list[B
             continue
         if len(cells) == 1 and isinstance(cells[0][1], str) and region.width >= 3:
             flush()
-            blocks.append(Block(BlockKind.HEADING, _clean(cells[0][1]), level=SECTION_LEVEL, **common))
+            section = _clean(cells[0][1])
             continue
         item = next((_clean(value) for col, value in cells if col == item_col), "")
         fields = []
