@@ -73,8 +73,8 @@ def _find_title(lines: list[Line], key: str) -> list[Line]:
     if not key:
         return []
     for index, line in enumerate(lines):
-        if line.role != Role.BODY:
-            continue
+        if line.role != Role.BODY or (index and lines[index - 1].block == line.block):
+            continue  # a title starts its block; "outlook." ending a paragraph is not "Outlook"
         line_key = _key(line.text)
         if not line_key:
             continue

@@ -186,7 +186,9 @@ def join_lines(texts: Iterable[str]) -> str:
         elif joined.endswith("\xad") or (
             joined.endswith("-") and len(joined) >= 2 and joined[-2].isalpha() and text[:1].islower()
         ):
-            joined = joined[:-1] + text
+            last_word = joined.rsplit(" ", 1)[-1]
+            # "state-of-the-" / "art" is a compound broken at its own hyphen: keep it.
+            joined = joined + text if "-" in last_word[:-1] else joined[:-1] + text
         else:
             joined = f"{joined} {text}"
     return joined

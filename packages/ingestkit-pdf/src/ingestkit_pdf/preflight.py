@@ -75,7 +75,7 @@ def _vet(document: pymupdf.Document, options: PDFOptions) -> Preflight:
     repaired = bool(document.is_repaired)
     pages = document.page_count
     if pages == 0:
-        if repaired:
+        if repaired and not _declares_no_pages(document):
             raise DocumentError(
                 "the PDF is damaged and no page could be recovered", ErrorCode.E_PARSE_CORRUPT
             )
@@ -110,6 +110,15 @@ def _vet(document: pymupdf.Document, options: PDFOptions) -> Preflight:
         )
     result.metadata = document_metadata(document)
     return result
+
+
+def _declares_no_pages(document: pymupdf.Document) -> bool:
+    """Whether the page tree itself says zero pages (empty, not damaged beyond repair)."""
+    try:
+        kind, value = document.xref_get_key(document.pdf_catalog(), "Pages/Count")
+    except (RuntimeError, ValueError):
+        return False
+    return bool(kind == "int" and value.strip() == "0")
 
 
 def has_javascript(document: pymupdf.Document) -> bool:
