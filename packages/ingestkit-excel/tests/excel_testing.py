@@ -43,7 +43,8 @@ def write_ods(path: Path, sheet: str, rows: list[list[tuple[str, str]]]) -> Path
         for kind, value in row:
             if kind == "string":
                 cells.append(
-                    f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+                    '<table:table-cell office:value-type="string">'
+                    f"<text:p>{value}</text:p></table:table-cell>"
                 )
             elif kind == "date":
                 cells.append(

@@ -40,8 +40,8 @@ def test_checklist_with_merged_headers_becomes_readable_items(tmp_path: Path) ->
     assert result.tables == []
     text = chunk_texts(result)
     assert (
-        "- Prepare the welcome pack number 1 for the new starter — Owner: HR; Status / Done: ✓; Status / Date: 2024-02-01"
-        in text
+        "- Prepare the welcome pack number 1 for the new starter — Owner: HR; "
+        "Status / Done: ✓; Status / Date: 2024-02-01" in text
     )
     assert "- Prepare the welcome pack number 2 for the new starter — Owner: HR; Status / Done: ☐" in text
     # Merged title and section text appear once each.
