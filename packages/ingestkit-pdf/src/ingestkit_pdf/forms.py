@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from ingestkit_pdf._pymupdf import pymupdf
-from ingestkit_pdf.text import Line
+from ingestkit_pdf.text import Line, Role
 
 _GENERIC_NAME = re.compile(r"^(text|field|check ?box|radio|button|combo ?box|list ?box)[\s_.-]*\d*$", re.I)
 LABEL_ROW_TOLERANCE = 3.0
@@ -65,23 +65,35 @@ def _value(widget: pymupdf.Widget) -> str:
     return str(value).strip()
 
 
+def _inside(line: Line, rect: pymupdf.Rect) -> bool:
+    cx, cy = (line.x0 + line.x1) / 2, line.center_y
+    return bool(rect.x0 <= cx <= rect.x1 and rect.y0 <= cy <= rect.y1)
+
+
 def form_lines(page: pymupdf.Page, lines: Sequence[Line]) -> list[str]:
-    """One "label: value" line per field (per radio group), in reading order."""
+    """One "label: value" line per field (per radio group), in reading order.
+
+    Text drawn inside a field (its value's appearance) is marked ``Role.FIELD`` so the
+    narrative does not repeat it and it is never taken for a label.
+    """
+    widgets = [widget for widget in page.widgets() if widget.field_type_string not in ("Button", "Signature")]
+    rects = [pymupdf.Rect(widget.rect) for widget in widgets]
+    for line in lines:
+        if any(_inside(line, rect) for rect in rects):
+            line.role = Role.FIELD
+    labels = [line for line in lines if line.role != Role.FIELD]
     entries: list[tuple[float, float, str]] = []
     radio_groups: dict[str, tuple[float, float, str, str]] = {}
-    for widget in page.widgets():
-        if widget.field_type_string in ("Button", "Signature"):
-            continue
-        rect = pymupdf.Rect(widget.rect)
+    for widget, rect in zip(widgets, rects, strict=True):
         if widget.field_type_string == "RadioButton":
             name = widget.field_name or "choice"
-            x, y, label, chosen = radio_groups.get(name, (rect.x0, rect.y0, _label(widget, lines), ""))
+            x, y, label, chosen = radio_groups.get(name, (rect.x0, rect.y0, _label(widget, labels), ""))
             value = str(widget.field_value or "")
             if value and value.lower() not in _OFF:
                 chosen = value
             radio_groups[name] = (min(x, rect.x0), min(y, rect.y0), label, chosen)
             continue
-        entries.append((rect.y0, rect.x0, f"{_label(widget, lines)}: {_value(widget)}".rstrip()))
+        entries.append((rect.y0, rect.x0, f"{_label(widget, labels)}: {_value(widget)}".rstrip()))
     for x, y, label, chosen in radio_groups.values():
         entries.append((y, x, f"{label}: {chosen}".rstrip()))
     entries.sort(key=lambda entry: (round(entry[0]), entry[1]))

@@ -168,8 +168,9 @@ def _rules(drawings: list[dict[str, Any]]) -> tuple[list[pymupdf.Rect], list[pym
 
 
 def _grid_possible(horizontal: int, vertical: int) -> bool:
-    """At least two cells: a lone frame (two rules each way) is not a table."""
-    return horizontal >= 2 and vertical >= 2 and (horizontal >= 3 or vertical >= 3)
+    """Room for at least two rows and two columns of cells (a page frame is not a table,
+    and a finder working from lines needs both directions)."""
+    return horizontal >= 3 and vertical >= 3
 
 
 def _count_rules(drawings: list[dict[str, Any]]) -> tuple[int, int]:

@@ -29,6 +29,8 @@ class Role:
     FURNITURE = 1
     TABLE = 2
     HEADING = 3
+    FIELD = 4
+    """Text drawn by a form field's appearance: reported with the field, not as narrative."""
 
 
 @dataclass(slots=True)
