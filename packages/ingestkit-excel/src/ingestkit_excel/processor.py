@@ -9,6 +9,8 @@ data tables to :mod:`~ingestkit_excel.tables`, everything else to
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -118,21 +120,22 @@ class ExcelProcessor:
         processed: list[str] = []
         skipped_hidden = 0
         sheet_count = 0
-        for sheet in self._sheets(path, options):
-            sheet_count += 1
-            if sheet.issue is not None:
-                (warnings if sheet.issue.is_warning else errors).append(sheet.issue)
-                skipped_hidden += sheet.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
-            if sheet.read is not None:
-                warnings.extend(_read_warnings(sheet.info, sheet.read, options))
-            if sheet.layout is None:
-                continue
-            processed.append(sheet.info.name)
-            sheet_blocks, sheet_tables, sheet_warnings = _extract(path, sheet.layout, options)
-            blocks.extend(sheet_blocks)
-            tables.extend(sheet_tables)
-            warnings.extend(sheet_warnings)
-            sheet.layout = sheet.read = None  # let the sheet's cells go before the next one
+        with _cyclic_gc_paused():
+            for sheet in self._sheets(path, options):
+                sheet_count += 1
+                if sheet.issue is not None:
+                    (warnings if sheet.issue.is_warning else errors).append(sheet.issue)
+                    skipped_hidden += sheet.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
+                if sheet.read is not None:
+                    warnings.extend(_read_warnings(sheet.info, sheet.read, options))
+                if sheet.layout is None:
+                    continue
+                processed.append(sheet.info.name)
+                sheet_blocks, sheet_tables, sheet_warnings = _extract(path, sheet.layout, options)
+                blocks.extend(sheet_blocks)
+                tables.extend(sheet_tables)
+                warnings.extend(sheet_warnings)
+                sheet.layout = sheet.read = None  # let the sheet's cells go before the next one
         if not processed:
             if errors:
                 raise DocumentError(errors[0].message, ErrorCode(errors[0].code))
@@ -209,6 +212,24 @@ class ExcelProcessor:
                     }
                 )
         return {"format": "excel", "sheets": sheets, "regions": regions, "warnings": issues}
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while a sheet becomes rows.
+
+    A large sheet allocates millions of lists and tuples of scalars, none of which
+    can form a cycle, yet each batch of allocations makes the collector walk every
+    live container again: on a 100,000-row sheet that is about a third of the
+    Python-side time. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_warnings(info: SheetInfo, read: SheetRead, options: ExcelOptions) -> list[IngestError]:

@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -201,7 +202,7 @@ def _may_hide_formulas(grid: SheetGrid, declared: Extent | None, limit: int) -> 
     if grid.origin_col + grid.width < declared.last_col or grid.origin_row > 0 or grid.origin_col > 0:
         # Cells before the first value or past the last one are not in the grid.
         return True
-    return any(BLANK in row for row in grid.rows)
+    return any(map(list.__contains__, grid.rows, repeat(BLANK)))
 
 
 def _read_streaming(path: Path, sheet: str, limit: int) -> SheetGrid:

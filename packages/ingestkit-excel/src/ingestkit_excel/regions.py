@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import repeat
 
 from ingestkit_excel.grid import BLANK, Merges, SheetGrid, Value
 from ingestkit_excel.headers import header_rows, is_header_row
@@ -136,7 +137,8 @@ def _blank_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: in
         return [not any(merges.filled(r, c) for c in range(left, right + 1)) for r in range(top, bottom + 1)]
     width = right - left + 1
     if left == 0 and right == grid.width - 1:
-        return [rows[r].count(BLANK) == width for r in range(top, bottom + 1)]
+        # map over C-level methods: this runs once per row of every sheet.
+        return list(map(width.__eq__, map(list.count, rows[top : bottom + 1], repeat(BLANK))))
     return [rows[r][left : right + 1].count(BLANK) == width for r in range(top, bottom + 1)]
 
 

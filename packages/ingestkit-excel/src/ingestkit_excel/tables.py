@@ -55,16 +55,19 @@ def build_table(
     headers = column_names(grid, merges, region.top, region.header_rows, region.left, region.right)
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
-    totals = _totals(rows) if options.exclude_totals else []
+    cells_by_column = list(zip(*rows, strict=True))
+    totals = _totals(rows, cells_by_column) if options.exclude_totals else []
     sheet_rows = [grid.origin_row + first + index + 1 for index in totals]
     if totals:
         dropped = set(totals)
         rows = [row for index, row in enumerate(rows) if index not in dropped]
+        cells_by_column = list(zip(*rows, strict=True))
     typed = (
-        [type_column(column) for column in zip(*rows, strict=True)]
+        [type_column(column) for column in cells_by_column]
         if rows
         else [TypedColumn("text", []) for _ in headers]
     )
+    del cells_by_column
     columns = [
         TableColumn(name=clean, type=column.type, source_name=header or None)
         for clean, column, header in zip(unique_names(headers or [""]), typed, headers, strict=True)
@@ -126,9 +129,14 @@ def _data_rows(layout: Layout, region: Region, first: int) -> list[list[Value]]:
     return rows
 
 
-def _totals(rows: list[list[Value]]) -> list[int]:
+def _totals(rows: list[list[Value]], columns: list[tuple[Value, ...]]) -> list[int]:
     """Indexes of total/subtotal rows: a totals label, or a last row that sums the rest."""
     found = []
+    # Distinct values first (a C-level set per column): rows are scanned only when a
+    # label column holds something that reads like a total.
+    labels = {value for column in columns[:LABEL_COLUMNS] for value in set(column) if type(value) is str}
+    if not any(TOTAL_LABEL.match(label) for label in labels if isinstance(label, str)):
+        return [len(rows) - 1] if len(rows) >= 3 and _sums_above(rows) else []
     for index, row in enumerate(rows):
         for value in row[:LABEL_COLUMNS]:
             if type(value) is str and value != BLANK:
@@ -168,8 +176,9 @@ def expected_sql_name(source: Path, table: str) -> str:
 
 def _describe(column: TableColumn, typed: TypedColumn) -> str:
     label = column.source_name or column.name
-    present = [value for value in typed.values if value is not None]
-    empty = len(typed.values) - len(present)
+    values = typed.values
+    present = [value for value in values if value is not None] if None in values else values
+    empty = len(values) - len(present)
     line = f"- {label} ({column.type}"
     line += f", SQL column {column.name})" if column.name != label else ")"
     if not present:
@@ -178,18 +187,28 @@ def _describe(column: TableColumn, typed: TypedColumn) -> str:
         low, high = min(present), max(present)  # type: ignore[type-var,unused-ignore]
         detail = f"{render(low)} to {render(high)}" if low != high else f"always {render(low)}"
     elif column.type == "boolean":
-        trues = sum(1 for value in present if value)
+        trues = present.count(True)
         detail = f"{trues} true, {len(present) - trues} false"
     else:
-        distinct = sorted({str(value) for value in present})
+        distinct = set(present)  # text columns hold str values only
         if len(distinct) <= DISTINCT_LISTED:
-            detail = "one of " + ", ".join(distinct)
+            detail = "one of " + ", ".join(sorted(map(str, distinct)))
         else:
-            examples = list(dict.fromkeys(str(value) for value in present))[:EXAMPLES]
-            detail = f"{len(distinct)} distinct values, e.g. " + ", ".join(examples)
+            detail = f"{len(distinct)} distinct values, e.g. " + ", ".join(_first_distinct(present, EXAMPLES))
     if empty:
         detail += f"; {empty} empty"
     return f"{line}: {detail}"
+
+
+def _first_distinct(values: list[Cell], count: int) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        text = str(value)
+        if text not in seen:
+            seen.append(text)
+            if len(seen) == count:
+                break
+    return seen
 
 
 def _schema_block(artifact: TableArtifact, typed: list[TypedColumn], source: Path) -> Block:

@@ -1,0 +1,140 @@
+"""Spreadsheet benchmark: a typed 100,000-row x 12-column sheet into SQLite.
+
+Measures, each in a fresh child process (so peak RSS belongs to that step alone):
+
+- the raw python-calamine read of the sheet (open, load, ``to_python``) — the floor;
+- end to end through ``ExcelRouter`` with the inline backend and the SQLite store:
+  read, find regions, classify, type columns, build the table and schema chunk, and
+  write the SQL table and chunks into SQLite.
+
+Targets (issue 4): end to end >= 40,000 rows/s on one core, reported with its ratio
+to the raw read in the same run; peak RSS <= 300 MB.
+
+    python benchmarks/bench_excel.py            # 100,000 rows
+    python benchmarks/bench_excel.py --quick    # 10,000 rows, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+TARGET_ROWS_PER_S = 40_000
+TARGET_RSS_MB = 300
+FULL_ROWS = 100_000
+QUICK_ROWS = 10_000
+
+
+def _peak_rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_calamine(path: Path) -> dict[str, float]:
+    import python_calamine
+
+    started = time.perf_counter()
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_index(0).to_python()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": len(rows) - 1, "rss_mb": _peak_rss_mb()}
+
+
+def child_ingest(path: Path, db: Path) -> dict[str, float]:
+    from ingestkit_core import LocalExecutionBackend, SQLiteStore
+    from ingestkit_excel import ExcelRouter
+
+    baseline = _peak_rss_mb()
+    with SQLiteStore(db) as store:
+        started = time.perf_counter()
+        with ExcelRouter(execution=LocalExecutionBackend(strategy="inline"), store=store) as router:
+            result = router.process(path)
+        seconds = time.perf_counter() - started
+        (table_name,) = [row[0] for row in store.query("SELECT table_name FROM extracted_tables")]
+        stored = store.query(f'SELECT COUNT(*) FROM "{table_name}"')[0][0]
+    if not result.ok:
+        raise SystemExit(f"ingest failed: {result.errors}")
+    return {
+        "seconds": seconds,
+        "rows": stored,
+        "rss_mb": _peak_rss_mb(),
+        "import_rss_mb": baseline,
+        "process_s": result.timings.get("total", 0.0),
+        "schema_chunks": sum(chunk.metadata.content_type == "schema" for chunk in result.chunks),
+    }
+
+
+def _run_child(*args: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark step {args[0]} failed:\n{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ingestkit-excel benchmark")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows instead of {FULL_ROWS:,}")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="Keep the workbook here (reused if present)"
+    )
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        step, *paths = args.child
+        outcome = child_calamine(Path(paths[0])) if step == "calamine" else child_ingest(*map(Path, paths))
+        print(json.dumps(outcome))
+        return
+
+    from corpus_excel import generate_large
+
+    rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)
+    with tempfile.TemporaryDirectory(prefix="bench_excel_") as scratch:
+        workdir = args.workdir or Path(scratch)
+        path = workdir / f"typed_{rows}x12.xlsx"
+        if not path.exists():
+            started = time.perf_counter()
+            generate_large(workdir, rows=rows)
+            print(
+                f"generated {path.name} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s"
+            )
+        raw = _run_child("calamine", str(path))
+        db = Path(scratch) / "bench.db"
+        ingest = _run_child("ingest", str(path), str(db))
+
+    raw_rate = raw["rows"] / raw["seconds"]
+    rate = ingest["rows"] / ingest["seconds"]
+    ratio = rate / raw_rate
+    print(f"sheet: {rows:,} rows x 12 columns (single process, one core)")
+    print(
+        f"python-calamine raw read : {raw['seconds']:6.2f} s  {raw_rate:9,.0f} rows/s  peak RSS {raw['rss_mb']:.0f} MB"
+    )
+    print(
+        f"end to end into SQLite   : {ingest['seconds']:6.2f} s  {rate:9,.0f} rows/s  "
+        f"peak RSS {ingest['rss_mb']:.0f} MB (after imports {ingest['import_rss_mb']:.0f} MB)"
+    )
+    print(f"ratio end to end / raw   : {ratio:.2f}")
+    print(f"rows in the SQL table    : {ingest['rows']:,}; schema chunks: {ingest['schema_chunks']:.0f}")
+    rate_ok = rate >= TARGET_ROWS_PER_S
+    rss_ok = ingest["rss_mb"] <= TARGET_RSS_MB
+    print(
+        f"targets: >= {TARGET_ROWS_PER_S:,} rows/s {'met' if rate_ok else 'NOT met'}; "
+        f"peak RSS <= {TARGET_RSS_MB} MB {'met' if rss_ok else 'NOT met'}"
+    )
+    if ingest["rows"] != rows:
+        raise SystemExit(f"expected {rows} rows in SQL, found {ingest['rows']}")
+
+
+if __name__ == "__main__":
+    main()
