@@ -106,9 +106,8 @@ def main() -> None:
         if not path.exists():
             started = time.perf_counter()
             generate_large(workdir, rows=rows)
-            print(
-                f"generated {path.name} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s"
-            )
+            took = time.perf_counter() - started
+            print(f"generated {path.name} ({path.stat().st_size / 1e6:.1f} MB) in {took:.1f}s")
         raw = _run_child("calamine", str(path))
         db = Path(scratch) / "bench.db"
         ingest = _run_child("ingest", str(path), str(db))
@@ -118,7 +117,8 @@ def main() -> None:
     ratio = rate / raw_rate
     print(f"sheet: {rows:,} rows x 12 columns (single process, one core)")
     print(
-        f"python-calamine raw read : {raw['seconds']:6.2f} s  {raw_rate:9,.0f} rows/s  peak RSS {raw['rss_mb']:.0f} MB"
+        f"python-calamine raw read : {raw['seconds']:6.2f} s  {raw_rate:9,.0f} rows/s  "
+        f"peak RSS {raw['rss_mb']:.0f} MB"
     )
     print(
         f"end to end into SQLite   : {ingest['seconds']:6.2f} s  {rate:9,.0f} rows/s  "
