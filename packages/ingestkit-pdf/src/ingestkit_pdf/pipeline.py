@@ -106,7 +106,6 @@ def extract(document: pymupdf.Document, options: PDFOptions, *, source: str) -> 
             state.tables = find_tables(page, profile)
             claim_lines(state.lines, state.tables)
             clock.lap("tables")
-        profile.drawings = []
         if profile.widgets and options.forms:
             state.form = form_lines(page, state.lines)
         if profile.kind is PageKind.SCANNED:

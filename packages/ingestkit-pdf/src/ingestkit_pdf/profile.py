@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from pydantic import JsonValue
 
 from ingestkit_pdf._pymupdf import pymupdf
 from ingestkit_pdf.layout import column_count
-from ingestkit_pdf.text import Line, TextStats, extract_lines
+from ingestkit_pdf.text import Line, TextStats, Vector, extract_lines
 
 MIN_TEXT_CHARS = 16
 """Fewer characters than this is no usable text layer (stray page numbers, scanner stamps)."""
@@ -32,6 +31,8 @@ OUTLINED_TEXT_PATHS = 400
 """A page with no text layer but this many vector paths is probably outlined text."""
 RULE_THICKNESS = 2.0
 MIN_RULE_LENGTH = 6.0
+RULE_TOUCH = 3.0
+"""Rules closer than this (points) belong to the same grid."""
 
 
 class PageKind(StrEnum):
@@ -56,9 +57,7 @@ class PageProfile:
     h_rules: int = 0
     v_rules: int = 0
     widgets: int = 0
-    columns: int = 1
     table_regions: list[tuple[float, float, float, float]] = field(default_factory=list)
-    drawings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     reason: str = ""
 
     def signals(self) -> dict[str, JsonValue]:
@@ -73,12 +72,12 @@ class PageProfile:
             "rules": [self.h_rules, self.v_rules],
             "table_regions": len(self.table_regions),
             "widgets": self.widgets,
-            "columns": self.columns,
+            "columns": column_count(self.lines, self.width),
         }
 
 
 def profile_page(page: pymupdf.Page, number: int, *, find_table_regions: bool = True) -> PageProfile:
-    lines, stats = extract_lines(page, number)
+    lines, stats, vectors = extract_lines(page, number)
     rect = page.rect
     profile = PageProfile(
         number=number, kind=PageKind.TEXT, width=rect.width, height=rect.height, lines=lines, stats=stats
@@ -87,14 +86,11 @@ def profile_page(page: pymupdf.Page, number: int, *, find_table_regions: bool = 
     if page.get_images(full=False) or stats.chars < SCAN_MAX_CHARS:
         profile.image_coverage = _image_coverage(page)
     profile.widgets = _count_widgets(page)
-    drawings = page.get_drawings()
-    profile.paths = len(drawings)
-    profile.h_rules, profile.v_rules = _count_rules(drawings)
-    if find_table_regions and usable_text and _grid_possible(profile.h_rules, profile.v_rules):
-        profile.drawings = drawings
-        profile.table_regions = _table_regions(page, drawings)
-    if usable_text:
-        profile.columns = column_count(lines, rect.width)
+    profile.paths = len(vectors)
+    horizontal, vertical = _rules(vectors)
+    profile.h_rules, profile.v_rules = len(horizontal), len(vertical)
+    if find_table_regions and usable_text and _grid_possible(len(horizontal), len(vertical)):
+        profile.table_regions = _table_regions(horizontal, vertical)
     profile.kind, profile.reason = _classify(profile, usable_text)
     return profile
 
@@ -141,29 +137,23 @@ def _count_widgets(page: pymupdf.Page) -> int:
     return count
 
 
-def _rules(drawings: list[dict[str, Any]]) -> tuple[list[pymupdf.Rect], list[pymupdf.Rect]]:
+Box = tuple[float, float, float, float]
+
+
+def _rules(vectors: list[Vector]) -> tuple[list[Box], list[Box]]:
     """Horizontal and vertical strokes: drawn lines, hairline rectangles, box edges."""
-    horizontal: list[pymupdf.Rect] = []
-    vertical: list[pymupdf.Rect] = []
-    for path in drawings:
-        for item in path["items"]:
-            op = item[0]
-            if op == "l":
-                p, q = item[1], item[2]
-                if abs(p.y - q.y) <= RULE_THICKNESS and abs(p.x - q.x) >= MIN_RULE_LENGTH:
-                    horizontal.append(pymupdf.Rect(min(p.x, q.x), p.y, max(p.x, q.x), p.y))
-                elif abs(p.x - q.x) <= RULE_THICKNESS and abs(p.y - q.y) >= MIN_RULE_LENGTH:
-                    vertical.append(pymupdf.Rect(p.x, min(p.y, q.y), p.x, max(p.y, q.y)))
-            elif op == "re":
-                box = item[1]
-                if box.height <= RULE_THICKNESS and box.width >= MIN_RULE_LENGTH:
-                    horizontal.append(box)
-                elif box.width <= RULE_THICKNESS and box.height >= MIN_RULE_LENGTH:
-                    vertical.append(box)
-                elif box.width >= MIN_RULE_LENGTH and box.height >= MIN_RULE_LENGTH:
-                    # A box (cell border or frame) brings its four edges.
-                    horizontal += [pymupdf.Rect(box.x0, y, box.x1, y) for y in (box.y0, box.y1)]
-                    vertical += [pymupdf.Rect(x, box.y0, x, box.y1) for x in (box.x0, box.x1)]
+    horizontal: list[Box] = []
+    vertical: list[Box] = []
+    for vector in vectors:
+        width, height = vector.x1 - vector.x0, vector.y1 - vector.y0
+        if height <= RULE_THICKNESS and width >= MIN_RULE_LENGTH:
+            horizontal.append((vector.x0, vector.y0, vector.x1, vector.y1))
+        elif width <= RULE_THICKNESS and height >= MIN_RULE_LENGTH:
+            vertical.append((vector.x0, vector.y0, vector.x1, vector.y1))
+        elif vector.is_rect and vector.stroked and width >= MIN_RULE_LENGTH and height >= MIN_RULE_LENGTH:
+            # A stroked box (a cell border or a frame) brings its four edges.
+            horizontal += [(vector.x0, y, vector.x1, y) for y in (vector.y0, vector.y1)]
+            vertical += [(x, vector.y0, x, vector.y1) for x in (vector.x0, vector.x1)]
     return horizontal, vertical
 
 
@@ -173,19 +163,44 @@ def _grid_possible(horizontal: int, vertical: int) -> bool:
     return horizontal >= 3 and vertical >= 3
 
 
-def _count_rules(drawings: list[dict[str, Any]]) -> tuple[int, int]:
-    horizontal, vertical = _rules(drawings)
-    return len(horizontal), len(vertical)
+def _touch(a: Box, b: Box) -> bool:
+    tolerance = RULE_TOUCH
+    return (
+        a[0] - tolerance <= b[2]
+        and b[0] - tolerance <= a[2]
+        and a[1] - tolerance <= b[3]
+        and b[1] - tolerance <= a[3]
+    )
 
 
-def _table_regions(
-    page: pymupdf.Page, drawings: list[dict[str, Any]]
-) -> list[tuple[float, float, float, float]]:
-    """Clusters of drawings holding a grid: at least two horizontal and two vertical rules."""
+def _table_regions(horizontal: list[Box], vertical: list[Box]) -> list[Box]:
+    """Groups of touching rules holding a grid (three rules each way at least)."""
+    rules = [(box, True) for box in horizontal] + [(box, False) for box in vertical]
+    parent = list(range(len(rules)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for i, (a, _) in enumerate(rules):
+        for j in range(i + 1, len(rules)):
+            if _touch(a, rules[j][0]):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[tuple[Box, bool]]] = {}
+    for index, rule in enumerate(rules):
+        groups.setdefault(root(index), []).append(rule)
     regions = []
-    for cluster in page.cluster_drawings(drawings=drawings, x_tolerance=3, y_tolerance=3):
-        inside = [path for path in drawings if cluster.contains(path["rect"])]
-        horizontal, vertical = _rules(inside)
-        if _grid_possible(len(horizontal), len(vertical)) and cluster.width > 20 and cluster.height > 10:
-            regions.append((cluster.x0, cluster.y0, cluster.x1, cluster.y1))
-    return regions
+    for members in groups.values():
+        across = sum(1 for _, is_horizontal in members if is_horizontal)
+        if _grid_possible(across, len(members) - across):
+            regions.append(
+                (
+                    min(box[0] for box, _ in members),
+                    min(box[1] for box, _ in members),
+                    max(box[2] for box, _ in members),
+                    max(box[3] for box, _ in members),
+                )
+            )
+    return sorted(regions, key=lambda box: (box[1], box[0]))

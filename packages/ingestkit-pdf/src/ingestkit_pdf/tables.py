@@ -74,12 +74,14 @@ def _clean(cell: str | None) -> str:
 
 def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
     found: list[PageTable] = []
+    # The finder wants PyMuPDF's path objects; read them only on the pages that need them.
+    drawings = page.get_drawings()
     for region in profile.table_regions:
         clip = pymupdf.Rect(region)
         clip = pymupdf.Rect(
             clip.x0 - CLIP_MARGIN, clip.y0 - CLIP_MARGIN, clip.x1 + CLIP_MARGIN, clip.y1 + CLIP_MARGIN
         )
-        paths = [path for path in profile.drawings if clip.intersects(path["rect"])]
+        paths = [path for path in drawings if clip.intersects(path["rect"])]
         try:
             result = page.find_tables(clip=clip, paths=paths, use_layout=False, strategy="lines")
         except Exception:  # the finder is heuristic code; a failure costs a table, not the page

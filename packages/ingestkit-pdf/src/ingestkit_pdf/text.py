@@ -9,6 +9,7 @@ headings, reading order and chunking treat both alike.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,15 @@ from typing import Any
 from ingestkit_pdf._pymupdf import pymupdf
 
 # No images in the dict (they would be decoded and copied); keep ligatures and
-# whitespace as written; drop text outside the page box.
-TEXT_FLAGS = pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+# whitespace as written; drop text outside the page box. Vector outlines come in the
+# same pass (a second pass over the page's drawings would cost a fifth of the budget).
+TEXT_FLAGS = (
+    pymupdf.TEXT_PRESERVE_LIGATURES
+    | pymupdf.TEXT_PRESERVE_WHITESPACE
+    | pymupdf.TEXT_MEDIABOX_CLIP
+    | pymupdf.TEXT_COLLECT_VECTORS
+)
+VECTOR_BLOCK = 3
 _BOLD_FLAG = 16
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold")
 
@@ -62,6 +70,18 @@ class Line:
 
 
 @dataclass(slots=True)
+class Vector:
+    """The bounding box of one drawn path (a rule, a box, a curve)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    stroked: bool
+    is_rect: bool
+
+
+@dataclass(slots=True)
 class TextStats:
     """Cheap facts about a page's text layer, gathered while building its lines."""
 
@@ -71,15 +91,21 @@ class TextStats:
     fonts: int = 0
 
 
-def extract_lines(page: pymupdf.Page, number: int) -> tuple[list[Line], TextStats]:
-    """The page's horizontal text lines, in content order, with block membership."""
+def extract_lines(page: pymupdf.Page, number: int) -> tuple[list[Line], TextStats, list[Vector]]:
+    """The page's text lines (content order, with block membership) and drawn paths."""
     textpage = page.get_textpage(flags=TEXT_FLAGS)
     data: dict[str, Any] = textpage.extractDICT()
     lines: list[Line] = []
+    vectors: list[Vector] = []
     stats = TextStats()
     fonts: set[str] = set()
     for block_index, block in enumerate(data["blocks"]):
-        if block.get("type", 0) != 0:
+        kind = block.get("type", 0)
+        if kind == VECTOR_BLOCK:
+            x0, y0, x1, y1 = block["bbox"]
+            vectors.append(Vector(x0, y0, x1, y1, bool(block.get("stroked")), bool(block.get("isrect"))))
+            continue
+        if kind != 0:
             continue
         for raw in block["lines"]:
             spans = raw["spans"]
@@ -92,35 +118,36 @@ def extract_lines(page: pymupdf.Page, number: int) -> tuple[list[Line], TextStat
             for span in spans:
                 span_text = span["text"]
                 text_parts.append(span_text)
-                count = len(span_text.strip())
+                count = len(span_text) - span_text.count(" ")
                 if not count:
                     continue
                 chars += count
-                fonts.add(span["font"])
+                font = span["font"]
+                fonts.add(font)
                 size = max(size, span["size"])
-                if span["flags"] & _BOLD_FLAG or _bold_name(span["font"]):
+                if span["flags"] & _BOLD_FLAG or _bold_name(font):
                     bold_chars += count
             text = " ".join("".join(text_parts).split())
             if not text:
                 continue
             stats.chars += chars
-            stats.bad_chars += _bad_chars(text)
+            if not text.isascii():
+                stats.bad_chars += _bad_chars(text)
             x0, y0, x1, y1 = raw["bbox"]
             lines.append(
                 Line(text, x0, y0, x1, y1, round(size, 1), bold_chars * 2 > chars, block_index, number)
             )
     stats.fonts = len(fonts)
-    return lines, stats
+    return lines, stats, vectors
 
 
+@functools.lru_cache(maxsize=256)
 def _bold_name(font: str) -> bool:
     lowered = font.lower()
     return any(name in lowered for name in _BOLD_NAMES)
 
 
 def _bad_chars(text: str) -> int:
-    if text.isascii():
-        return 0
     return sum(1 for char in text if char == "\ufffd" or "\ue000" <= char <= "\uf8ff")
 
 
