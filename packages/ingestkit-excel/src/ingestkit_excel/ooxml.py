@@ -33,8 +33,13 @@ from ingestkit_excel.grid import cell_ref, column_index
 
 logger = logging.getLogger(__name__)
 
-FULL_SCAN_BYTES = 24 << 20
-"""Sheet parts up to this size (inflated) get their extent confirmed by a full scan."""
+FULL_SCAN_BYTES = 2 << 20
+"""Sheet parts up to this size (inflated) get their extent confirmed by a full scan.
+
+A forged ``<dimension>`` matters most in a small part: a few cells far apart make a
+dense reader allocate billions of cells. Scanning costs about 30 ms per MiB, so
+larger parts (tens of thousands of real cells) are trusted to their dimension.
+"""
 SCAN_CHUNK = 1 << 20
 HEAD_BYTES = 64 << 10
 
@@ -44,8 +49,8 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d+"')
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b")
+# Any r="B12" attribute is a cell reference (rows use digits only, ranges use ref=).
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
@@ -216,12 +221,14 @@ def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
     last_row = rows = last_col = 0
     for body in _stream_rows(archive, info):
         numbers = _ROW_NUMBER.findall(body)
-        rows += len(_ROW_TAG.findall(body))
+        rows += body.count(b"<row ") + body.count(b"<row>")
         if numbers:
             last_row = max(last_row, *(int(number) for number in numbers))
-        columns = set(_CELL_COLUMN.findall(body))
-        if columns:
-            last_col = max(last_col, *(column_index(letters.decode()) + 1 for letters in columns))
+        refs = _CELL_REF.findall(body)
+        if refs:
+            letters = {ref[0] for ref in refs}
+            last_col = max(last_col, *(column_index(column.decode()) + 1 for column in letters))
+            last_row = max(last_row, *(int(row) for row in {ref[1] for ref in refs}))
     # Rows without an r attribute follow on from the previous one.
     return Extent(max(last_row, rows), last_col, scanned=True)
 
