@@ -25,7 +25,7 @@ def sentences(count: int, words: int = 9) -> str:
 
 def test_empty_input_gives_no_chunks() -> None:
     assert chunk([]) == []
-    assert chunk([para("   "), Block(BlockKind.HEADING, "Title", level=1)]) == []
+    assert chunk([para("   "), Block(BlockKind.PARAGRAPH, "\n\t")]) == []
 
 
 def test_small_blocks_pack_into_one_chunk_with_heading_first() -> None:
@@ -161,3 +161,27 @@ def test_missing_tokenizer_file_is_a_config_error(tmp_path: Path) -> None:
     pytest.importorskip("tokenizers")
     with pytest.raises(ConfigError, match=r"cannot load"):
         Chunker(ChunkerOptions(tokenizer=str(tmp_path / "missing.json")))
+
+
+def test_a_heading_nothing_follows_is_kept_as_its_own_chunk() -> None:
+    blocks = [
+        Block(BlockKind.HEADING, "Body", level=1, sheet="S1"),
+        Block(BlockKind.PARAGRAPH, "Text.", sheet="S1"),
+        Block(BlockKind.HEADING, "Appendix", level=1, sheet="S1"),
+        Block(BlockKind.HEADING, "Empty sheet title", level=1, sheet="S2"),
+    ]
+    for heading_in_text in (True, False):
+        chunks = chunk(blocks, heading_in_text=heading_in_text)
+        assert [c.text for c in chunks][-2:] == ["Appendix", "Empty sheet title"]
+        assert chunks[-1].metadata.content_type is ContentType.HEADING
+        assert chunks[-1].metadata.heading_path == ["Empty sheet title"]
+
+
+def test_a_block_can_override_its_content_type() -> None:
+    schema = Block(
+        BlockKind.TABLE,
+        "Table staff: 3 rows.\n- name (text)",
+        header_lines=1,
+        content_type=ContentType.SCHEMA,
+    )
+    assert chunk([schema])[0].metadata.content_type is ContentType.SCHEMA

@@ -76,11 +76,21 @@ def test_two_files_with_the_same_stem_do_not_collide(
 ) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "y").mkdir()
-    router.process_batch(
+    first, second = router.process_batch(
         [_roster(tmp_path / "x" / "r.xlsx", rows=2), _roster(tmp_path / "y" / "r.xlsx", rows=3)]
     )
     counts = sorted(store.query(f'SELECT COUNT(*) FROM "{name}"')[0][0] for name in sql_tables(store))
     assert counts == [2, 3]
+    # The schema chunk names the table the store really made, suffix included.
+    schemas = [
+        next(c.text for c in result.chunks if c.metadata.content_type is ContentType.SCHEMA)
+        for result in (first, second)
+    ]
+    assert "SQL table: r__sheet1\n" in schemas[0]
+    assert "SQL table: r__sheet1_2\n" in schemas[1]
+    stored = [row[0] for row in store.query("SELECT text FROM chunks WHERE text LIKE '%SQL table:%'")]
+    assert sorted(stored) == sorted(schemas)
+    assert store.query('SELECT COUNT(*) FROM "r__sheet1_2"') == [(3,)]
 
 
 def test_side_by_side_and_stacked_tables(tmp_path: Path, router: ExcelRouter, store: SQLiteStore) -> None:

@@ -59,7 +59,9 @@ class Block:
 
     For ``LIST``, ``TABLE`` and ``FORM`` blocks ``text`` holds one item, row or field
     per line; a table's first ``header_lines`` lines are repeated when it is split.
-    ``level`` is the heading level (1 = top) for ``HEADING`` blocks.
+    ``level`` is the heading level (1 = top) for ``HEADING`` blocks. ``content_type``
+    overrides the chunk's content type that ``kind`` implies (a table's schema
+    description is packed like a table but is of type ``SCHEMA``).
     """
 
     kind: BlockKind
@@ -71,6 +73,7 @@ class Block:
     region: str | None = None
     table_name: str | None = None
     extra: dict[str, JsonValue] = field(default_factory=dict)
+    content_type: ContentType | None = None
 
 
 class ChunkerOptions(BaseModel):
@@ -160,13 +163,20 @@ class Chunker:
     def _pack(self, blocks: Iterable[Block]) -> Iterator[tuple[str, list[_Piece], list[str]]]:
         budget = self.options.max_tokens
         headings: list[tuple[int, str]] = []
-        pending_heading: str | None = None
+        pending_heading: str | None = None  # to print at the start of the next chunk
+        bare_heading: str | None = None  # the last heading, while no text has followed it
         current: list[_Piece] = []
         used = 0
         sheet: str | None = None
 
-        def flush() -> Iterator[tuple[str, list[_Piece], list[str]]]:
-            nonlocal current, used, pending_heading
+        def flush(*, closing: bool = False) -> Iterator[tuple[str, list[_Piece], list[str]]]:
+            nonlocal current, used, pending_heading, bare_heading
+            if closing and not current and bare_heading is not None:
+                # A heading nothing followed (end of a document or sheet): keep its text.
+                heading_block = Block(BlockKind.HEADING, bare_heading, sheet=sheet)
+                current = [_Piece(bare_heading, self.count(bare_heading), heading_block)]
+                pending_heading = None
+            bare_heading = None
             if current:
                 text = _join(current)
                 if pending_heading is not None:
@@ -179,7 +189,7 @@ class Chunker:
             if not block.text.strip():
                 continue
             if block.sheet != sheet:
-                yield from flush()
+                yield from flush(closing=True)
                 headings, pending_heading, sheet = [], None, block.sheet
             if block.kind is BlockKind.HEADING:
                 yield from flush()
@@ -188,6 +198,7 @@ class Chunker:
                 title = " ".join(block.text.split())
                 headings.append((level, title))
                 pending_heading = title if self.options.heading_in_text else None
+                bare_heading = title
                 continue
             standalone = block.kind in (BlockKind.TABLE, BlockKind.FORM)
             if standalone:
@@ -202,9 +213,10 @@ class Chunker:
                     used = sum(p.tokens for p in carried)
                 current.append(piece)
                 used += piece.tokens
+                bare_heading = None
             if standalone:
                 yield from flush()
-        yield from flush()
+        yield from flush(closing=True)
 
     def _overlap(self, pieces: list[_Piece], room: int) -> list[_Piece]:
         """Trailing sentences of the chunk just closed, to repeat at the next one's start."""
@@ -291,8 +303,8 @@ def _join(pieces: list[_Piece]) -> str:
 def _metadata(pieces: list[_Piece], heading_path: list[str], source: str, format: str) -> ChunkMetadata:
     blocks = [piece.block for piece in pieces]
     first = blocks[0]
-    kinds = {block.kind for block in blocks}
-    content_type = _CONTENT_TYPE[first.kind] if len(kinds) == 1 else ContentType.NARRATIVE
+    types = {block.content_type or _CONTENT_TYPE[block.kind] for block in blocks}
+    content_type = types.pop() if len(types) == 1 else ContentType.NARRATIVE
     pages = sorted({page for block in blocks for page in block.page_numbers})
     extra: dict[str, JsonValue] = {}
     for block in blocks:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ingestkit_core.models import Cell, ColumnType
 from ingestkit_excel.grid import BLANK, Value
@@ -79,11 +79,12 @@ def type_column(values: Sequence[Value]) -> TypedColumn:
     # Uniform columns — nearly all of them in real tables — stay on C-level paths
     # (map, list.count); large sheets spend most of their typing time here.
     if kinds == {str}:
-        return TypedColumn("text", [value or None for value in values] if BLANK in values else list(values))
+        texts = cast(Sequence[str], values)
+        return TypedColumn("text", [text or None for text in texts] if BLANK in texts else list(texts))
     if kinds <= _NUMBER:
         return _numbers(list(values), all_float=kinds == {float})  # type: ignore[arg-type]
     if kinds == {bool}:
-        return TypedColumn("boolean", list(values))
+        return TypedColumn("boolean", list(cast(Sequence[bool], values)))
     if kinds == {dt.date}:
         return TypedColumn("date", list(map(dt.date.isoformat, values)))  # type: ignore[arg-type]
     if kinds == {dt.datetime}:

@@ -23,7 +23,6 @@ from ingestkit_core import (
     Block,
     BlockKind,
     Chunker,
-    ContentType,
     DocumentError,
     ErrorCode,
     IngestError,
@@ -31,17 +30,17 @@ from ingestkit_core import (
     ProcessorOptions,
     TableArtifact,
 )
+from ingestkit_core.stores.naming import table_name
 from ingestkit_excel.options import ExcelOptions
 from ingestkit_excel.readers import SheetInfo, SheetKind, SheetRead, SheetRefused, SheetState, Workbook
 from ingestkit_excel.regions import Layout, Region, RegionKind, analyse
 from ingestkit_excel.safety import check_file
-from ingestkit_excel.tables import FORMAT, ROLE_KEY, build_table, expected_sql_name
+from ingestkit_excel.tables import FORMAT, build_table
 from ingestkit_excel.text import blocks_for
 
 logger = logging.getLogger(__name__)
 
 SHEET_LEVEL = 1
-_ROLES = {"schema": ContentType.SCHEMA, "rows": ContentType.ROW}
 
 
 @dataclass(slots=True)
@@ -143,10 +142,6 @@ class ExcelProcessor:
                 raise DocumentError("workbook has no cells with values", ErrorCode.E_PARSE_EMPTY)
         extracted = time.perf_counter()
         chunks = Chunker(options.chunking).chunk(blocks, source=path.name, format=FORMAT)
-        for chunk in chunks:
-            role = chunk.metadata.extra.get(ROLE_KEY)
-            if isinstance(role, str) and role in _ROLES:
-                chunk.metadata.content_type = _ROLES[role]
         return ProcessingResult(
             path=str(path),
             source_uri=path.absolute().as_uri(),
@@ -204,7 +199,7 @@ class ExcelProcessor:
                         "rows": region.height,
                         "columns": region.width,
                         "goes_to": (
-                            f"SQL table {expected_sql_name(path, names[id(region)])}"
+                            f"SQL table {table_name(path, names[id(region)])}"
                             if region.kind is RegionKind.TABLE
                             else "text chunks"
                         ),

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
-from ingestkit_core import Block, BlockKind, ChunkMetadata, ErrorCode, IngestError, TableArtifact, TableColumn
+from ingestkit_core import (
+    Block,
+    BlockKind,
+    ChunkMetadata,
+    ContentType,
+    ErrorCode,
+    IngestError,
+    TableArtifact,
+    TableColumn,
+)
 from ingestkit_core.models import Cell
-from ingestkit_core.stores.naming import sanitize, unique_names
+from ingestkit_core.stores.naming import table_name, unique_names
 from ingestkit_excel.columns import TypedColumn, render, type_column
 from ingestkit_excel.grid import BLANK, Value, cell_ref
 from ingestkit_excel.headers import column_names
@@ -22,7 +33,6 @@ from ingestkit_excel.options import ExcelOptions
 from ingestkit_excel.regions import Layout, Region
 
 FORMAT = "excel"
-ROLE_KEY = "excel_role"
 TOTAL_LABEL = re.compile(
     r"^\s*(grand\s+|sub[\s-]?)?totals?\b|^\s*(sum|summe|gesamt|total\s+général)\b|^\s*overall\b",
     re.IGNORECASE,
@@ -169,11 +179,6 @@ def _sums_above(rows: list[list[Value]]) -> bool:
     return checked >= 1 and any(value == BLANK for value in last)
 
 
-def expected_sql_name(source: Path, table: str) -> str:
-    """The name the SQLite store gives this table unless another source holds it."""
-    return f"{sanitize(source.stem, fallback='file')}__{sanitize(table, fallback='table')}"
-
-
 def _describe(column: TableColumn, typed: TypedColumn) -> str:
     label = column.source_name or column.name
     values = typed.values
@@ -185,7 +190,8 @@ def _describe(column: TableColumn, typed: TypedColumn) -> str:
         return line + ": empty"
     if column.type in ("integer", "real", "date", "datetime"):
         low, high = min(present), max(present)  # type: ignore[type-var,unused-ignore]
-        detail = f"{render(low)} to {render(high)}" if low != high else f"always {render(low)}"
+        low_text, high_text = render(cast(Value, low)), render(cast(Value, high))
+        detail = f"{low_text} to {high_text}" if low != high else f"always {low_text}"
     elif column.type == "boolean":
         trues = present.count(True)
         detail = f"{trues} true, {len(present) - trues} false"
@@ -200,7 +206,7 @@ def _describe(column: TableColumn, typed: TypedColumn) -> str:
     return f"{line}: {detail}"
 
 
-def _first_distinct(values: list[Cell], count: int) -> list[str]:
+def _first_distinct(values: Sequence[Cell], count: int) -> list[str]:
     seen: list[str] = []
     for value in values:
         text = str(value)
@@ -216,7 +222,7 @@ def _schema_block(artifact: TableArtifact, typed: list[TypedColumn], source: Pat
     lines = [
         f"Table {artifact.name} in {source.name}, sheet {meta.sheet}, cells {meta.region}: "
         f"{len(artifact.rows)} rows, {len(artifact.columns)} columns.",
-        f"SQL table: {expected_sql_name(source, artifact.name)}",
+        f"SQL table: {table_name(source, artifact.name)}",
     ]
     lines.extend(_describe(column, values) for column, values in zip(artifact.columns, typed, strict=True))
     lines.extend(f"Note: {note}" for note in artifact.notes)
@@ -227,7 +233,7 @@ def _schema_block(artifact: TableArtifact, typed: list[TypedColumn], source: Pat
         sheet=meta.sheet,
         region=meta.region,
         table_name=artifact.name,
-        extra={ROLE_KEY: "schema"},
+        content_type=ContentType.SCHEMA,
     )
 
 
@@ -249,7 +255,7 @@ def _rows_block(artifact: TableArtifact, limit: int) -> Block:
         sheet=meta.sheet,
         region=meta.region,
         table_name=artifact.name,
-        extra={ROLE_KEY: "rows"},
+        content_type=ContentType.ROW,
     )
 
 

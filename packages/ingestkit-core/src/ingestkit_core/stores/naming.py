@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from pathlib import PurePath
 
 MAX_IDENTIFIER = 60
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -45,3 +46,13 @@ def unique(name: str, taken: Iterable[str]) -> str:
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def table_name(source_path: str | PurePath, table: str) -> str:
+    """The SQL name of a table extracted from a file: ``<file stem>__<table name>``.
+
+    A store gives it a suffix (``_2``…) only when another source already holds the
+    name, and then rewrites the name wherever the file's chunks mention it.
+    """
+    stem = sanitize(PurePath(source_path).stem, fallback="file")
+    return f"{stem}__{sanitize(table, fallback='table')}"

@@ -23,13 +23,14 @@ import logging
 import re
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ingestkit_core.errors import ErrorCode, StoreError
 from ingestkit_core.models import ChunkMetadata, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import SearchHit, WriteOutcome
-from ingestkit_core.stores.naming import quote, sanitize, unique, unique_names
+from ingestkit_core.stores.naming import quote, table_name, unique, unique_names
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +209,10 @@ class SQLiteStore:
         db.execute("DELETE FROM sources WHERE source_uri = ?", (source_uri,))
         if db.execute("SELECT 1 FROM sources WHERE ingest_key = ?", (previous,)).fetchone():
             return
-        for (table_name,) in db.execute(
+        for (dropped,) in db.execute(
             "SELECT table_name FROM extracted_tables WHERE ingest_key = ?", (previous,)
         ).fetchall():
-            db.execute(f"DROP TABLE IF EXISTS {quote(table_name)}")
+            db.execute(f"DROP TABLE IF EXISTS {quote(dropped)}")
         db.execute("DELETE FROM extracted_tables WHERE ingest_key = ?", (previous,))
         db.execute("DELETE FROM chunks WHERE ingest_key = ?", (previous,))
         db.execute("DELETE FROM documents WHERE ingest_key = ?", (previous,))
@@ -219,6 +220,7 @@ class SQLiteStore:
     def _insert_document(self, result: ProcessingResult, key: str) -> None:
         db = self._db
         assert result.ingest_key is not None
+        names = self._name_tables(result)
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -244,28 +246,37 @@ class SQLiteStore:
                 for chunk in result.chunks
             ),
         )
-        for table in result.tables:
-            self._insert_table(table, key, result)
+        for table, name in zip(result.tables, names, strict=True):
+            self._insert_table(table, name, key, result.source_uri)
 
-    def _insert_table(self, table: TableArtifact, key: str, result: ProcessingResult) -> None:
-        # Derived from the file name; a name another source holds gets a suffix. A
-        # re-ingested file finds its old names free again (dropped above) and keeps them.
+    def _name_tables(self, result: ProcessingResult) -> list[str]:
+        """Final SQL names; where a suffix was needed, chunks that named the table follow."""
+        taken = {row[0].lower() for row in self._db.execute("SELECT name FROM sqlite_master")}
+        names = []
+        for table in result.tables:
+            wanted = table_name(result.path, table.name)
+            name = unique(wanted, taken)
+            taken.add(name.lower())
+            names.append(name)
+            if name != wanted:
+                for chunk in result.chunks:
+                    if chunk.metadata.table_name == table.name and wanted in chunk.text:
+                        chunk.text = re.sub(rf"\b{re.escape(wanted)}\b", name, chunk.text)
+        return names
+
+    def _insert_table(self, table: TableArtifact, name: str, key: str, source_uri: str) -> None:
         db = self._db
-        taken = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
-        stem = sanitize(Path(result.path).stem, fallback="file")
-        name = unique(f"{stem}__{sanitize(table.name, fallback='table')}", taken)
         columns = unique_names([column.name for column in table.columns])
         column_sql = ", ".join(
             f"{quote(column)} {_SQL_TYPES[spec.type]}"
             for column, spec in zip(columns, table.columns, strict=True)
         )
         db.execute(f"CREATE TABLE {quote(name)} ({column_sql})")
-        placeholders = ", ".join("?" for _ in columns)
         width = len(columns)
-        db.executemany(
-            f"INSERT INTO {quote(name)} VALUES ({placeholders})",
-            (_fit(row, width) for row in table.rows),
-        )
+        rows: Iterable[list[Any]] = table.rows
+        if any(len(row) != width for row in table.rows):
+            rows = (_fit(row, width) for row in table.rows)
+        db.executemany(f"INSERT INTO {quote(name)} VALUES ({', '.join('?' * width)})", rows)
         catalog_columns = [
             {"name": column, "type": spec.type, "source_name": spec.source_name or spec.name}
             for column, spec in zip(columns, table.columns, strict=True)
@@ -275,7 +286,7 @@ class SQLiteStore:
             (
                 name,
                 key,
-                result.source_uri,
+                source_uri,
                 table.name,
                 json.dumps(catalog_columns),
                 len(table.rows),
