@@ -442,6 +442,16 @@ def generate(
     return truths
 
 
+def load_truth(path: Path) -> list[DocumentTruth]:
+    """Read the ``truth.json`` that ``main`` writes."""
+    truths = []
+    for raw in json.loads(Path(path).read_text()):
+        raw["tables"] = [TableTruth(**table) for table in raw["tables"]]
+        raw["headings"] = [tuple(heading) for heading in raw["headings"]]
+        truths.append(DocumentTruth(**raw))
+    return truths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -450,8 +460,15 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tables", type=float, default=1 / 3, help="share of pages with a table")
+    parser.add_argument("--doc-pages", type=int, nargs=2, default=(6, 40), metavar=("MIN", "MAX"))
     args = parser.parse_args()
-    truths = generate(args.out_dir, seed=args.seed, pages=args.pages, table_ratio=args.tables)
+    truths = generate(
+        args.out_dir,
+        seed=args.seed,
+        pages=args.pages,
+        table_ratio=args.tables,
+        doc_pages=tuple(args.doc_pages),
+    )
     (args.out_dir / "truth.json").write_text(json.dumps([asdict(t) for t in truths], indent=1))
     print(f"wrote {len(truths)} PDFs, {sum(t.pages for t in truths)} pages to {args.out_dir}")
 
