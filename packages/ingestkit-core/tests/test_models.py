@@ -113,3 +113,26 @@ def test_error_codes_know_whether_they_are_retryable() -> None:
     assert ErrorCode.W_ROWS_TRUNCATED.is_warning
     assert all(code.value.startswith(("E_", "W_")) for code in ErrorCode)
     assert IngestError.of(ErrorCode.E_EXECUTION_CRASHED, "x").retryable is True
+
+
+def test_options_excluded_from_the_key_may_be_nested() -> None:
+    from typing import ClassVar, Literal
+
+    from pydantic import BaseModel, ConfigDict
+
+    from ingestkit_core import ProcessorOptions
+
+    class Engine(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        language: str = "eng"
+        command: str = "tesseract"
+
+    class Options(ProcessorOptions):
+        processor: Literal["x"] = "x"
+        key_exclude: ClassVar[frozenset[str]] = frozenset({"tenant", "engine.command"})
+        engine: Engine = Engine()
+
+    base = Options().key_fields()
+    assert base == {"processor": "x", "engine": {"language": "eng"}}
+    assert Options(engine=Engine(command="/opt/tesseract"), tenant="t").key_fields() == base
+    assert Options(engine=Engine(language="deu")).key_fields() != base

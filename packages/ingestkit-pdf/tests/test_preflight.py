@@ -118,13 +118,13 @@ def test_truncated_pdf_is_repaired_or_corrupt(tmp_path: Path, run) -> None:
     tail_cut = tmp_path / "tail-cut.pdf"
     tail_cut.write_bytes(data[: int(len(data) * 0.9)])  # the xref table and trailer are gone
     repaired = PDFProcessor().process(tail_cut, PDFOptions())
-    assert repaired.warning_codes == ["W_PDF_REPAIRED"]
+    assert repaired.warning_codes == ["W_FILE_REPAIRED"]
     assert "This is page 1." in repaired.chunks[0].text
 
     half = tmp_path / "half.pdf"
     half.write_bytes(data[: len(data) // 2])  # later pages' content is lost, page 1 survives
     salvaged = PDFProcessor().process(half, PDFOptions())
-    assert salvaged.warning_codes == ["W_PDF_REPAIRED"]
+    assert salvaged.warning_codes == ["W_FILE_REPAIRED"]
     assert "This is page 1." in salvaged.chunks[0].text
     assert "This is page 3." not in salvaged.chunks[0].text
 

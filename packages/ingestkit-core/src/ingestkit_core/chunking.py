@@ -149,18 +149,22 @@ class Chunker:
 
     def chunk(self, blocks: Iterable[Block], *, source: str, format: str) -> list[Chunk]:
         chunks: list[Chunk] = []
-        for text, pieces, heading_path in self._pack(blocks):
+        # The estimate adds up across whitespace, so a chunk's count is the sum of its
+        # pieces'; a real tokenizer's may not, so it counts the joined text again.
+        additive = self.options.tokenizer is None
+        for text, pieces, heading_path, heading_tokens in self._pack(blocks):
+            tokens = heading_tokens + sum(p.tokens for p in pieces) if additive else self.count(text)
             chunks.append(
                 Chunk(
                     index=len(chunks),
                     text=text,
-                    token_count=self.count(text),
+                    token_count=tokens,
                     metadata=_metadata(pieces, heading_path, source, format),
                 )
             )
         return chunks
 
-    def _pack(self, blocks: Iterable[Block]) -> Iterator[tuple[str, list[_Piece], list[str]]]:
+    def _pack(self, blocks: Iterable[Block]) -> Iterator[tuple[str, list[_Piece], list[str], int]]:
         budget = self.options.max_tokens
         headings: list[tuple[int, str]] = []
         pending_heading: str | None = None  # to print at the start of the next chunk
@@ -169,7 +173,7 @@ class Chunker:
         used = 0
         sheet: str | None = None
 
-        def flush(*, closing: bool = False) -> Iterator[tuple[str, list[_Piece], list[str]]]:
+        def flush(*, closing: bool = False) -> Iterator[tuple[str, list[_Piece], list[str], int]]:
             nonlocal current, used, pending_heading, bare_heading
             if closing and not current and bare_heading is not None:
                 # A heading nothing followed (end of a document or sheet): keep its text.
@@ -179,10 +183,12 @@ class Chunker:
             bare_heading = None
             if current:
                 text = _join(current)
+                heading_tokens = 0
                 if pending_heading is not None:
                     text = f"{pending_heading}\n\n{text}"
+                    heading_tokens = self.count(pending_heading)
                     pending_heading = None
-                yield text, current, [title for _, title in headings]
+                yield text, current, [title for _, title in headings], heading_tokens
             current, used = [], 0
 
         for block in blocks:

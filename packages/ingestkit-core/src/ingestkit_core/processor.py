@@ -22,8 +22,9 @@ class ProcessorOptions(BaseModel):
 
     ``processor`` is the discriminator: it names the processor these options belong
     to, so a worker can rebuild both from JSON alone. Subclasses narrow it to a
-    ``Literal``. Every field except ``tenant`` is assumed to change the output and
-    so takes part in the ingest key.
+    ``Literal``. Every field is assumed to change the output, and so takes part in
+    the ingest key, except those named in ``key_exclude`` — dotted for nested
+    options (``"ocr.timeout_s"``). ``tenant`` enters the key on its own.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,7 +36,14 @@ class ProcessorOptions(BaseModel):
 
     def key_fields(self) -> dict[str, JsonValue]:
         """The options that change the output, as JSON values."""
-        dumped: dict[str, JsonValue] = self.model_dump(mode="json", exclude=set(self.key_exclude))
+        dumped: dict[str, JsonValue] = self.model_dump(mode="json")
+        for dotted in self.key_exclude:
+            *parents, leaf = dotted.split(".")
+            section: JsonValue = dumped
+            for parent in parents:
+                section = section.get(parent) if isinstance(section, dict) else None
+            if isinstance(section, dict):
+                section.pop(leaf, None)
         return dumped
 
 

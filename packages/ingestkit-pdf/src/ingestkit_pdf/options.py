@@ -3,7 +3,7 @@ output and therefore takes part in the ingest key."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,9 @@ class OCROptions(BaseModel):
 
 class PDFOptions(ProcessorOptions):  # type: ignore[misc,unused-ignore]  # Any without core's sources
     processor: Literal["pdf"] = "pdf"
+    # How OCR runs, not what it reads: these do not change the output.
+    key_exclude: ClassVar[frozenset[str]] = frozenset({"tenant", "ocr.tesseract_cmd", "ocr.timeout_s"})
+
     chunking: ChunkerOptions = Field(default_factory=ChunkerOptions)
     ocr: OCROptions = Field(default_factory=OCROptions)
 

@@ -25,7 +25,6 @@ from ingestkit_pdf.options import PDFOptions
 SIGNATURE = b"%PDF-"
 SIGNATURE_WINDOW = 1024
 """Readers accept the signature anywhere in the first KiB (some generators prepend junk)."""
-W_PDF_REPAIRED = "W_PDF_REPAIRED"
 """The file was damaged and MuPDF rebuilt its structure; some content may be missing."""
 
 _JAVASCRIPT = re.compile(r"/(?:JavaScript|JS)(?![A-Za-z0-9])")
@@ -87,9 +86,9 @@ def _vet(document: pymupdf.Document, options: PDFOptions) -> Preflight:
         )
     if repaired:
         result.warnings.append(
-            IngestError(
-                code=W_PDF_REPAIRED,
-                message="the file is damaged; its structure was rebuilt and content may be missing",
+            IngestError.of(
+                ErrorCode.W_FILE_REPAIRED,
+                "the file is damaged; its structure was rebuilt and content may be missing",
                 stage="preflight",
             )
         )
