@@ -314,19 +314,28 @@ def inspect(
 
 
 def _render(document: dict[str, Any]) -> None:
+    """Scalars as ``key: value``; lists of records as a table when it fits, else a line each."""
     for key, value in document.items():
-        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-            columns: list[str] = []
-            for item in value:
-                columns += [column for column in item if column not in columns]
+        if not (isinstance(value, list) and value and all(isinstance(item, dict) for item in value)):
+            out.print(f"[bold]{key}[/bold]: {_cell(value)}", highlight=False)
+            continue
+        columns: list[str] = []
+        for item in value:
+            columns += [column for column in item if column not in columns]
+        rows = [[_cell(item.get(column)) for column in columns] for item in value]
+        widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+        if sum(widths) + 3 * len(columns) <= out.width:
             table = Table(title=key, title_justify="left", show_edge=False)
             for column in columns:
-                table.add_column(column)
-            for item in value:
-                table.add_row(*(_cell(item.get(column)) for column in columns))
+                table.add_column(column, no_wrap=True)
+            for row in rows:
+                table.add_row(*row)
             out.print(table)
-        else:
-            out.print(f"[bold]{key}[/bold]: {_cell(value)}", highlight=False)
+            continue
+        out.print(f"[bold]{key}[/bold]:", highlight=False)
+        for row in rows:
+            first, *rest = (f"{column}={cell}" for column, cell in zip(columns, row, strict=True) if cell)
+            out.print(f"  [bold]{first}[/bold]  " + "  ".join(rest), highlight=False)
 
 
 def _cell(value: Any) -> str:
@@ -335,7 +344,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=str, separators=(",", ":"))
     return str(value)
 
 
