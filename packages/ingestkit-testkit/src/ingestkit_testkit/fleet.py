@@ -192,7 +192,8 @@ class WorkerFleet:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
             self._reap(proc)
-        shutil.rmtree(self.logs, ignore_errors=True)
+        if not os.environ.get("INGESTKIT_KEEP_WORKER_LOGS"):
+            shutil.rmtree(self.logs, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self

@@ -101,18 +101,21 @@ local function mine(stream, entry, worker)
 end
 """
 
-# KEYS: job, queue, queues set. ARGV: job id, processor, field, value, ...
+# KEYS: job, queue, queues set, blob. ARGV: job id, processor, blob content ('' when
+# none or already stored), blob TTL, field, value, ...
 _SUBMIT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'entry') end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-local entry = redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+local entry = redis.call('XADD', KEYS[2], '*', 'job', ARGV[1], 'blob', redis.call('HGET', KEYS[1], 'blob'))
 redis.call('HSET', KEYS[1], 'entry', entry)
 redis.call('SADD', KEYS[3], ARGV[2])
 return entry
 """
 
-# KEYS: job, history. ARGV: worker, entry, now.
-# Returns {verdict, fields...}: run | exhausted (lost too often) | missing | stale | final.
+# KEYS: job, history, blob. ARGV: worker, entry, now.
+# Returns {verdict, blob content or nil, job fields}: run | exhausted (lost too often) |
+# missing | stale | final.
 _START = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'entry', 'worker', 'attempts', 'max_attempts')
 local state = f[1]
@@ -121,19 +124,19 @@ if f[2] ~= ARGV[2] then return {'stale'} end
 if state ~= 'queued' and state ~= 'running' then return {'final'} end
 local attempts = tonumber(f[4])
 if state == 'running' and f[3] == ARGV[1] then
-  return {'run', redis.call('HGETALL', KEYS[1])}
+  return {'run', redis.call('GET', KEYS[3]), redis.call('HGETALL', KEYS[1])}
 end
 if state == 'running' then
   redis.call('RPUSH', KEYS[2], cjson.encode({attempt = attempts, worker = f[3], outcome = 'lost',
     message = 'worker stopped renewing its lease', ended_at = tonumber(ARGV[3])}))
   if attempts >= tonumber(f[5]) then
     redis.call('HSET', KEYS[1], 'worker', ARGV[1])
-    return {'exhausted', redis.call('HGETALL', KEYS[1])}
+    return {'exhausted', false, redis.call('HGETALL', KEYS[1])}
   end
 end
 redis.call('HSET', KEYS[1], 'state', 'running', 'attempts', attempts + 1, 'worker', ARGV[1],
   'started_at', ARGV[3])
-return {'run', redis.call('HGETALL', KEYS[1])}
+return {'run', redis.call('GET', KEYS[3]), redis.call('HGETALL', KEYS[1])}
 """
 
 # KEYS: (queue, job) pairs. ARGV: worker, entry per pair. Returns ok | lost | drop per pair.
@@ -196,7 +199,7 @@ local f = redis.call('HMGET', KEYS[2], 'state', 'worker')
 if f[1] ~= 'running' or f[2] ~= ARGV[1] then return 'dropped' end
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'attempts', -1)
-local entry = redis.call('XADD', KEYS[1], '*', 'job', ARGV[4])
+local entry = redis.call('XADD', KEYS[1], '*', 'job', ARGV[4], 'blob', redis.call('HGET', KEYS[2], 'blob'))
 redis.call('HSET', KEYS[2], 'state', 'queued', 'worker', '', 'entry', entry)
 return 'released'
 """
@@ -224,9 +227,9 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, AR
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local job = ARGV[3] .. id
-  local f = redis.call('HMGET', job, 'state', 'queue')
+  local f = redis.call('HMGET', job, 'state', 'queue', 'blob')
   if f[1] == 'queued' then
-    redis.call('HSET', job, 'entry', redis.call('XADD', f[2], '*', 'job', id))
+    redis.call('HSET', job, 'entry', redis.call('XADD', f[2], '*', 'job', id, 'blob', f[3]))
   end
 end
 return #ids
@@ -241,7 +244,8 @@ redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('HSET', KEYS[2], 'state', 'queued', 'attempts', 0, 'worker', '')
 redis.call('RPUSH', KEYS[3], ARGV[5])
 redis.call('PERSIST', KEYS[3])
-redis.call('HSET', KEYS[2], 'entry', redis.call('XADD', ARGV[4], '*', 'job', ARGV[2]))
+local blob = redis.call('HGET', KEYS[2], 'blob')
+redis.call('HSET', KEYS[2], 'entry', redis.call('XADD', ARGV[4], '*', 'job', ARGV[2], 'blob', blob))
 redis.call('SADD', KEYS[4], ARGV[3])
 return 1
 """
@@ -281,6 +285,16 @@ class Delivery:
     queue: str
     entry: str
     job_id: str
+    blob: str = ""
+
+
+@dataclass(slots=True)
+class Started:
+    """The start script's answer for one delivery."""
+
+    verdict: str  # run | exhausted | missing | stale | final
+    fields: dict[str, str]
+    content: bytes | None  # the file, when it was sent inline and is still stored
 
 
 class Broker:
@@ -351,24 +365,26 @@ class Broker:
             self.raw.set(key, data, ex=ttl_s)
         return digest
 
-    def get_blob(self, digest: str) -> bytes | None:
-        data = cast(bytes | None, self.raw.get(self.keys.blob(digest)))
-        if data is not None and hashlib.sha256(data).hexdigest() != digest:
-            return None
-        return data
-
-    def submit(self, job_id: str, processor: str, fields: dict[str, str | int | float]) -> str:
-        flat: list[str | int | float] = []
+    def submit(
+        self,
+        job_id: str,
+        processor: str,
+        fields: dict[str, str | int | float],
+        *,
+        content: bytes = b"",
+        content_ttl_s: int = 0,
+    ) -> str:
+        """Queue a job; ``content`` (small files) is stored under ``fields["blob"]`` in the same call."""
+        flat: list[str | int | float | bytes] = []
         for name, value in {**fields, "state": "queued", "attempts": 0, "worker": ""}.items():
             flat += [name, value]
-        return cast(
-            str,
-            self.call(
-                "submit",
-                [self.keys.job(job_id), self.keys.queue(processor), self.keys.queues],
-                [job_id, processor, *flat],
-            ),
-        )
+        keys = [
+            self.keys.job(job_id),
+            self.keys.queue(processor),
+            self.keys.queues,
+            self.keys.blob(str(fields.get("blob", ""))),
+        ]
+        return cast(str, self.call("submit", keys, [job_id, processor, content, content_ttl_s, *flat]))
 
     def entries(self, stream: str, *, start: str = "-", count: int = 500) -> list[tuple[str, dict[str, str]]]:
         """Up to ``count`` entries of a stream from ``start`` on (``(id`` for after ``id``)."""
@@ -451,7 +467,7 @@ class Broker:
             GROUP, worker_id, dict.fromkeys(queues, ">"), count=count, block=max(1, int(block_s * 1000))
         )
         return [
-            Delivery(queue, entry, fields.get("job", ""))
+            Delivery(queue, entry, fields.get("job", ""), fields.get("blob", ""))
             for queue, entries in answer or []
             for entry, fields in entries
         ]
@@ -469,22 +485,25 @@ class Broker:
                 )
                 cursor, entries = answer[0], answer[1]
                 claimed += [
-                    Delivery(queue, entry, fields.get("job", "")) for entry, fields in entries if fields
+                    Delivery(queue, entry, fields.get("job", ""), fields.get("blob", ""))
+                    for entry, fields in entries
+                    if fields
                 ]
                 if cursor == "0-0":
                     break
         return claimed
 
-    def start(self, deliveries: Sequence[Delivery], worker_id: str) -> list[tuple[str, dict[str, str]]]:
-        """Mark each delivered job running under this worker: ``(verdict, job fields)``."""
+    def start(self, deliveries: Sequence[Delivery], worker_id: str) -> list[Started]:
+        """Mark each delivered job running under this worker, fetching inline content too."""
         now = time.time()
-        pipe = self.r.pipeline(transaction=False)
+        pipe = self.raw.pipeline(transaction=False)
         for delivery in deliveries:
             pipe.evalsha(
                 self._shas["start"],
-                2,
+                3,
                 self.keys.job(delivery.job_id),
                 self.keys.history(delivery.job_id),
+                self.keys.blob(delivery.blob),
                 worker_id,
                 delivery.entry,
                 now,
@@ -494,11 +513,18 @@ class Broker:
         except redis.exceptions.NoScriptError:
             self.load_scripts()
             return self.start(deliveries, worker_id)
-        out = []
+        started = []
         for answer in answers:
-            fields = answer[1] if len(answer) > 1 else []
-            out.append((answer[0], dict(zip(fields[::2], fields[1::2], strict=True))))
-        return out
+            raw_fields = answer[2] if len(answer) > 2 else []
+            fields = [item.decode() for item in raw_fields]
+            content = answer[1] if len(answer) > 1 else None
+            digest = fields[fields.index("blob") + 1] if "blob" in fields[::2] else ""
+            if content is not None and hashlib.sha256(content).hexdigest() != digest:
+                content = None
+            started.append(
+                Started(answer[0].decode(), dict(zip(fields[::2], fields[1::2], strict=True)), content)
+            )
+        return started
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         pipe = self.r.pipeline(transaction=False)

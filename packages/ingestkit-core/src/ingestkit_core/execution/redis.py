@@ -16,6 +16,7 @@ redis-py is imported when a backend is created (``pip install 'ingestkit-core[re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 # done-stream entries trimmed before a slow reader saw them.
 SWEEP_S = 5.0
 PROCESSORS_CACHE_S = 5.0
+SUBMIT_WITH_CONTENT_BYTES = 256 << 10
 
 FileTransfer = Literal["auto", "path", "inline"]
 
@@ -97,33 +99,40 @@ class RedisExecutionBackend:
         job = Job.create(file_path, config, timeout_s=timeout_s or self.options.timeout_s)
         self._check_processor(job.processor)
         source = Path(file_path).absolute()
+        digest, content = self._upload(source)
         fields: dict[str, str | int | float] = {
             "job": job.model_dump_json(),
             "path": job.path,
             "processor": job.processor,
             "queue": self.broker.keys.queue(job.processor),
             "source": str(source),
-            "blob": self._upload(source),
+            "blob": digest,
             "max_attempts": self.options.max_attempts,
             "backoff_s": self.options.retry_backoff_s,
             "backoff_max_s": self.options.retry_backoff_max_s,
             "ttl": self.options.result_ttl_s,
             "submitted_at": job.submitted_at,
         }
-        self.broker.submit(job.id, job.processor, fields)
+        self.broker.submit(
+            job.id, job.processor, fields, content=content, content_ttl_s=self.options.blob_ttl_s
+        )
         with self._lock:
             self._unfinished.add(job.id)
         return job.id
 
-    def _upload(self, source: Path) -> str:
-        """Send the file inline when the transfer mode says so; '' means by path."""
+    def _upload(self, source: Path) -> tuple[str, bytes]:
+        """``(digest, content)`` of a file sent inline, ``("", b"")`` for one sent by path.
+
+        Small content travels in the submit call itself; larger content is stored first,
+        once per distinct content (its digest is its key).
+        """
         mode = self.options.file_transfer
         if mode == "path":
-            return ""
+            return "", b""
         try:
             size = source.stat().st_size
         except OSError:
-            return ""  # the worker reports the missing file, as a local run would
+            return "", b""  # the worker reports the missing file, as a local run would
         if size > self.options.inline_max_bytes:
             if mode == "inline":
                 raise ExecutionError(
@@ -131,12 +140,14 @@ class RedisExecutionBackend:
                     "bytes (raise inline_max_bytes or use file_transfer='path' with shared storage)",
                     ErrorCode.E_FILE_TOO_LARGE,
                 )
-            return ""
+            return "", b""
         try:
             data = source.read_bytes()
         except OSError:
-            return ""
-        return self.broker.put_blob(data, self.options.blob_ttl_s)
+            return "", b""
+        if len(data) <= SUBMIT_WITH_CONTENT_BYTES:
+            return hashlib.sha256(data).hexdigest(), data
+        return self.broker.put_blob(data, self.options.blob_ttl_s), b""
 
     def _check_processor(self, name: str) -> None:
         if is_discoverable(name):

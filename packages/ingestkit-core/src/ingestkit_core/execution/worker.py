@@ -81,6 +81,7 @@ class _Run:
     local: LocalExecutionBackend | None = None
     local_id: str = ""
     folder: Path | None = None
+    content: bytes | None = None  # the file, when sent inline
     abandoned: bool = False  # cancelled, or reclaimed by another worker
     hand_back: bool = False
 
@@ -209,13 +210,13 @@ class Worker:
 
     def _dispatch(self, deliveries: list[Delivery]) -> None:
         skipped = []
-        for delivery, (verdict, fields) in zip(
-            deliveries, self.broker.start(deliveries, self.id), strict=True
-        ):
+        for delivery, started in zip(deliveries, self.broker.start(deliveries, self.id), strict=True):
+            verdict, fields = started.verdict, started.fields
             if verdict not in ("run", "exhausted"):
                 skipped.append(delivery)  # cancelled, expired or superseded: nothing to run
                 continue
             run = _Run(delivery, fields, Job.model_validate_json(fields["job"]), int(fields["attempts"]))
+            run.content = started.content
             with self._lock:
                 self._running[delivery.entry] = run
             if verdict == "exhausted":
@@ -267,7 +268,7 @@ class Worker:
         digest = run.fields.get("blob", "")
         if not digest:
             return Path(run.fields["source"])
-        data = self.broker.get_blob(digest)
+        data, run.content = run.content, None
         if data is None:
             raise IngestkitError(
                 f"the content of {run.job.path} sent inline is no longer in Redis (blob_ttl_s passed)",
