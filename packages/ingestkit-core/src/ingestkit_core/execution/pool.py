@@ -171,6 +171,9 @@ class ProcessPool:
                     worker.conn.send_bytes(record.job.model_dump_json().encode())
                 except OSError:
                     self._lost(worker, "could not receive its job")
+                    continue
+                # The time limit counts from the hand-over, not from the child's start-up.
+                record.started_at = time.monotonic()
 
     def _next_timeout(self) -> float | None:
         now = time.monotonic()
