@@ -42,3 +42,18 @@ def test_inline_runs_in_the_calling_thread_when_asked(case: Case) -> None:
         assert backend.status(job).state.value == "queued"
         result = backend.get_result(job)
     assert result.metadata["pid"] == os.getpid()
+
+
+def test_a_long_running_backend_forgets_old_delivered_jobs(case: Case) -> None:
+    from ingestkit_core.execution.table import JobTable
+
+    with make_backend("inline") as backend:
+        backend._table = JobTable(keep_delivered=3)  # type: ignore[attr-defined]
+        path = case("a", "ok", text="Same file.")
+        ids = [backend.submit(path, OPTIONS) for _ in range(5)]
+        for job_id in ids:
+            backend.get_result(job_id)
+        with pytest.raises(ExecutionError) as raised:
+            backend.status(ids[0])
+        assert raised.value.code is ErrorCode.E_EXECUTION_NOT_FOUND
+        assert backend.status(ids[-1]).state.value == "succeeded"

@@ -93,7 +93,8 @@ class LocalExecutionBackend:
                 "find processors installed under the 'ingestkit.processors' entry point",
                 ErrorCode.E_EXECUTION_SUBMIT,
             )
-        self._table.add(job)
+        # Inline jobs run when asked for, in any order: they never enter the FIFO.
+        self._table.add(job, fifo=self.strategy != "inline")
         self._wake()
         return job.id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
@@ -34,22 +35,28 @@ class JobTable:
 
     Runners take queued jobs with :meth:`next_queued` and report with :meth:`finish`;
     callers block in :meth:`wait` or :meth:`completed` without polling. A result is
-    kept until it is delivered once, then dropped (its final state stays).
+    kept until it is delivered once, then dropped; the final state of the last
+    ``keep_delivered`` delivered jobs stays available to :meth:`status`, so a
+    long-running process does not grow without bound.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_delivered: int = 10_000) -> None:
         self.cond = threading.Condition()
         self._records: dict[str, JobRecord] = {}
         self._queue: deque[str] = deque()
-        self._finished: list[str] = []
+        self._delivered: deque[str] = deque()
+        self._keep_delivered = keep_delivered
+        self._listeners: set[queue.SimpleQueue[str]] = set()
         self.closed = False
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, *, fifo: bool = True) -> None:
+        """Record a queued job; ``fifo`` jobs are handed out by :meth:`next_queued`."""
         with self.cond:
             if self.closed:
                 raise ExecutionError("backend is closed", ErrorCode.E_EXECUTION_CLOSED)
             self._records[job.id] = JobRecord(job)
-            self._queue.append(job.id)
+            if fifo:
+                self._queue.append(job.id)
             self.cond.notify_all()
 
     def record(self, job_id: str) -> JobRecord:
@@ -61,16 +68,13 @@ class JobTable:
     def next_queued(self) -> JobRecord | None:
         """Mark the oldest queued job running and return it (caller holds ``cond``)."""
         while self._queue:
-            record = self._records[self._queue.popleft()]
-            if record.state is JobState.QUEUED:
+            record = self._records.get(self._queue.popleft())
+            if record is not None and record.state is JobState.QUEUED:
                 record.state = JobState.RUNNING
                 record.started_at = time.monotonic()
                 record.attempts += 1
                 return record
         return None
-
-    def has_queued(self) -> bool:
-        return any(self._records[job_id].state is JobState.QUEUED for job_id in self._queue)
 
     def finish(self, job_id: str, result: ProcessingResult, state: JobState | None = None) -> bool:
         """Store a job's result; False if it had already finished (a late, abandoned run)."""
@@ -82,7 +86,8 @@ class JobTable:
             record.state = state or (
                 JobState.FAILED if result.status is ResultStatus.FAILED else JobState.SUCCEEDED
             )
-            self._finished.append(job_id)
+            for listener in self._listeners:
+                listener.put(job_id)
             self.cond.notify_all()
             return True
 
@@ -114,6 +119,9 @@ class JobTable:
                 f"result of job {job_id} was already delivered", ErrorCode.E_EXECUTION_NOT_FOUND
             )
         result, record.result = record.result, None
+        self._delivered.append(job_id)
+        while len(self._delivered) > self._keep_delivered:
+            self._records.pop(self._delivered.popleft(), None)
         return result
 
     def wait(self, job_id: str, timeout: float | None) -> ProcessingResult:
@@ -134,32 +142,32 @@ class JobTable:
         self, job_ids: Iterable[str], timeout: float | None
     ) -> Iterator[tuple[str, ProcessingResult]]:
         deadline = None if timeout is None else time.monotonic() + timeout
+        finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         with self.cond:
             remaining = set(job_ids)
             for job_id in remaining:
-                self.record(job_id)
-        cursor = 0
-        ready: list[str] = []
-        while remaining:
-            with self.cond:
-                while not ready:
-                    for job_id in self._finished[cursor:]:
-                        if job_id in remaining:
-                            ready.append(job_id)
-                    cursor = len(self._finished)
-                    if ready:
-                        break
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        raise ExecutionError(
-                            f"{len(remaining)} jobs not done after waiting {timeout}s",
-                            ErrorCode.E_EXECUTION_WAIT_TIMEOUT,
-                        )
-                    self.cond.wait(left)
-                job_id = ready.pop(0)
+                if self.record(job_id).state.final:
+                    finished.put(job_id)
+            self._listeners.add(finished)
+        try:
+            while remaining:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    job_id = finished.get(timeout=left)
+                except queue.Empty:
+                    raise ExecutionError(
+                        f"{len(remaining)} jobs not done after waiting {timeout}s",
+                        ErrorCode.E_EXECUTION_WAIT_TIMEOUT,
+                    ) from None
+                if job_id not in remaining:
+                    continue
                 remaining.discard(job_id)
-                result = self._take(self._records[job_id], job_id)
-            yield job_id, result
+                with self.cond:
+                    result = self._take(self._records[job_id], job_id)
+                yield job_id, result
+        finally:
+            with self.cond:
+                self._listeners.discard(finished)
 
     def running(self) -> list[JobRecord]:
         return [record for record in self._records.values() if record.state is JobState.RUNNING]
@@ -168,4 +176,4 @@ class JobTable:
         """Refuse new jobs; return the ids still queued."""
         with self.cond:
             self.closed = True
-            return [job_id for job_id in self._queue if self._records[job_id].state is JobState.QUEUED]
+            return [job_id for job_id, record in self._records.items() if record.state is JobState.QUEUED]

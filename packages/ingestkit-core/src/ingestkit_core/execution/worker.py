@@ -64,9 +64,6 @@ class WorkerOptions(BaseModel):
     max_memory_mb: int | None = Field(default=None, ge=16, description="Kill a parse whose RSS passes this")
     max_tasks_per_child: int | None = Field(default=200, ge=1)
     shutdown_grace_s: float = Field(default=25.0, ge=0, description="On SIGTERM, time to finish jobs")
-    recycle_after: int = Field(
-        default=5_000, ge=1, description="Start a fresh child pool after this many documents"
-    )
 
 
 @dataclass(eq=False)
@@ -103,8 +100,6 @@ class Worker:
         self._hand_back_now = threading.Event()
         self._beat_stop = threading.Event()
         self._local = self._new_local()
-        self._local_jobs = 0
-        self._retired: list[LocalExecutionBackend] = []
         self._done = 0
         self._workdir = Path(tempfile.mkdtemp(prefix="ingestkit-worker-"))
         self._collectors = ThreadPoolExecutor(self.concurrency, thread_name_prefix="ingestkit-collect")
@@ -247,7 +242,6 @@ class Worker:
             path = self._materialize(run)
             run.local = self._local
             run.local_id = run.local.submit(path, options, timeout_s=job.timeout_s)
-            self._local_jobs += 1
         except IngestkitError as exc:
             self._complete(run, self._failure(run, exc.code, exc.message))
             return
@@ -256,12 +250,6 @@ class Worker:
             return
         if run.abandoned:
             run.local.cancel(run.local_id)
-        if self._local_jobs >= self.options.recycle_after:
-            # The local backend remembers every job it ran: start afresh now and then.
-            with self._lock:
-                self._retired.append(self._local)
-            self._local = self._new_local()
-            self._local_jobs = 0
         self._collectors.submit(self._collect, run)
 
     def _materialize(self, run: _Run) -> Path:
@@ -393,11 +381,6 @@ class Worker:
         with self._lock:
             self._running.pop(run.delivery.entry, None)
             self._done += 1
-            in_use = {id(other.local) for other in self._running.values()}
-            idle = [local for local in self._retired if id(local) not in in_use]
-            self._retired = [local for local in self._retired if id(local) in in_use]
-        for local in idle:
-            local.close()
         self._slot_freed.set()
 
     # Heartbeat.
@@ -454,8 +437,7 @@ class Worker:
         self._collectors.shutdown(wait=True)
         self._beat_stop.set()
         self._heartbeat.join()
-        for local in [self._local, *self._retired]:
-            local.close()
+        self._local.close()
         try:
             self.broker.retire(self.id, self.queues)
         except TRANSIENT as exc:
