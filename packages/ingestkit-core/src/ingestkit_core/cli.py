@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ingestkit_core.config import IngestkitConfig, build_backend, load_config
 from ingestkit_core.errors import IngestkitError
-from ingestkit_core.ingestor import Ingestor
+from ingestkit_core.ingestor import Ingestor, walk
 from ingestkit_core.models import ProcessingResult, ResultStatus
 from ingestkit_core.registry import processor_for, processors
 from ingestkit_core.router import Router
@@ -68,11 +69,16 @@ def _fail_usage(message: str) -> NoReturn:
 
 
 def _configure_logging(quiet: bool) -> None:
+    # Through the stderr console, so log lines print above a live progress bar.
+    handler = RichHandler(console=err, show_time=False, show_path=False, markup=False)
     logging.basicConfig(
-        level=logging.ERROR if quiet else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=logging.ERROR if quiet else logging.WARNING, format="%(message)s", handlers=[handler]
     )
+
+
+def _print_json(document: Any) -> None:
+    """Exactly one JSON object on stdout, unwrapped whatever the terminal width."""
+    sys.stdout.write(json.dumps(document, default=str) + "\n")
 
 
 def _load(config_file: Path | None, overrides: dict[str, Any]) -> IngestkitConfig:
@@ -138,21 +144,30 @@ def ingest(
     result_store = _open_store(config.store.url)
 
     started = time.perf_counter()
+    files = list(walk(paths, exclude=result_store.files()))
     show_progress = not (quiet or as_json) and err.is_terminal
-    with execution_backend, _progress(show_progress) as progress:
-        task = progress.add_task("ingesting", total=None)
+    done: list[ProcessingResult] = []
+    try:
+        with execution_backend, _progress(show_progress) as progress:
+            task = progress.add_task("ingesting", total=len(files))
 
-        def advance(result: ProcessingResult) -> None:
-            progress.update(task, advance=1, description=Path(result.path).name[:40])
+            def advance(result: ProcessingResult) -> None:
+                done.append(result)
+                progress.update(task, advance=1, description=Path(result.path).name[:40])
 
-        results = Ingestor(routers, execution=execution_backend, store=result_store).run(
-            paths, force=force, on_result=advance, exclude=result_store.files()
-        )
-    result_store.close()
+            results = Ingestor(routers, execution=execution_backend, store=result_store).run(
+                files, force=force, on_result=advance
+            )
+    except KeyboardInterrupt:
+        stored = sum(result.ok for result in done)
+        err.print(f"interrupted: {len(done)} of {len(files)} files done, {stored} stored", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        result_store.close()
     seconds = time.perf_counter() - started
 
     if as_json:
-        out.print_json(json.dumps(_summary(results, seconds)))
+        _print_json(_summary(results, seconds))
     elif not quiet:
         _print_summary(results, seconds, config.store.url)
     raise typer.Exit(1 if any(r.status is ResultStatus.FAILED for r in results) else 0)
@@ -215,7 +230,10 @@ def _print_summary(results: list[ProcessingResult], seconds: float, store_url: s
     if shown:
         table = Table(show_edge=False, pad_edge=False)
         for column in ("file", "status", "pages", "chunks", "tables", "notes"):
-            table.add_column(column, justify="right" if column in ("pages", "chunks", "tables") else "left")
+            numeric = column in ("pages", "chunks", "tables")
+            table.add_column(
+                column, justify="right" if numeric else "left", overflow="fold", ratio=None if numeric else 1
+            )
         for result in shown:
             notes = "; ".join(
                 f"{issue.code}: {issue.message}" for issue in [*result.errors, *result.warnings]
@@ -253,7 +271,7 @@ def search(
     hits = result_store.search(query, limit)
     result_store.close()
     if as_json:
-        out.print_json(json.dumps({"query": query, "hits": [hit.model_dump(mode="json") for hit in hits]}))
+        _print_json({"query": query, "hits": [hit.model_dump(mode="json") for hit in hits]})
         return
     if not hits:
         out.print(f"no chunks match {query!r} in {config.store.url}", highlight=False)
@@ -261,7 +279,7 @@ def search(
     for rank, hit in enumerate(hits, start=1):
         where = _location(hit.metadata.page_numbers, hit.metadata.sheet, hit.metadata.heading_path)
         out.print(
-            f"[bold]{rank}. {hit.path}[/bold]{where}  [dim]score {hit.score:.3f}[/dim]", highlight=False
+            f"[bold]{rank}. {hit.path}[/bold]{where}  [dim]score {hit.score:.3g}[/dim]", highlight=False
         )
         snippet = " ".join(hit.text.split())
         out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False)
@@ -294,21 +312,19 @@ def inspect(
         report = processor.inspect(file, config.options_for(processor.name))
     except IngestkitError as exc:
         if as_json:
-            out.print_json(
-                json.dumps(
-                    {
-                        "path": str(file),
-                        "processor": processor.name,
-                        "error": {"code": exc.code.value, "message": exc.message},
-                    }
-                )
+            _print_json(
+                {
+                    "path": str(file),
+                    "processor": processor.name,
+                    "error": {"code": exc.code.value, "message": exc.message},
+                }
             )
         else:
             err.print(f"[red]{exc.code}[/red] {exc.message}", highlight=False)
         raise typer.Exit(1) from None
     document = {"path": str(file), "processor": processor.name, **report}
     if as_json:
-        out.print_json(json.dumps(document, default=str))
+        _print_json(document)
         return
     _render(document)
 
@@ -442,7 +458,7 @@ def queue_status(
     report = operations.status(broker)
     broker.close()
     if as_json:
-        out.print_json(report.model_dump_json())
+        _print_json(report.model_dump(mode="json"))
         return
     out.print(f"[bold]{broker.redacted_url}[/bold] prefix {report.prefix}", highlight=False)
     table = Table(show_edge=False, pad_edge=False)
