@@ -33,9 +33,11 @@ bench: install
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 demo: install
+	rm -rf demo
 	$(BIN)/python benchmarks/corpus.py demo/files
 	$(BIN)/ingestkit ingest demo/files --store sqlite:///demo/out/demo.db
-	$(BIN)/ingestkit search "annual leave carry over" --store sqlite:///demo/out/demo.db --limit 3
+	$(BIN)/ingestkit search "who approves supplier invoices" --store sqlite:///demo/out/demo.db --limit 3
+	$(BIN)/ingestkit inspect demo/files/excel/q1_sales_report.xlsx
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache .mypy_cache

@@ -23,7 +23,7 @@ def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: python benchmarks/corpus.py OUTPUT_FOLDER")
     out = Path(sys.argv[1])
-    corpus_pdf.generate(out / "pdf", seed=0)
+    corpus_pdf.generate(out / "pdf", seed=0, pages=60, doc_pages=(6, 20))
     corpus_excel.generate(out / "excel", seed=0)
     files = sorted(path for path in out.rglob("*") if path.is_file())
     print(f"wrote {len(files)} files to {out}")

@@ -278,9 +278,7 @@ def search(
         return
     for rank, hit in enumerate(hits, start=1):
         where = _location(hit.metadata.page_numbers, hit.metadata.sheet, hit.metadata.heading_path)
-        out.print(
-            f"[bold]{rank}. {hit.path}[/bold]{where}  [dim]score {hit.score:.3g}[/dim]", highlight=False
-        )
+        out.print(f"[bold]{rank}. {hit.path}[/bold]{where}", highlight=False)
         snippet = " ".join(hit.text.split())
         out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}", highlight=False)
 
