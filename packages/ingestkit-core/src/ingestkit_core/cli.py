@@ -48,18 +48,18 @@ ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML or YAML config file.", dir_okay=False)
 ]
 StoreOption = Annotated[
-    str | None, typer.Option("--store", help="Store URL [default: sqlite:///ingestkit.db].")
+    str | None, typer.Option("--store", help="Store URL (default: sqlite:///ingestkit.db).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 RedisUrlOption = Annotated[
     str | None,
     typer.Option(
         "--redis-url",
-        help="redis://[:password@]host:port/db, or rediss:// for TLS [default: redis://127.0.0.1:6379/0].",
+        help="redis://\\[:password@]host:port/db, or rediss:// for TLS (default: redis://127.0.0.1:6379/0).",
     ),
 ]
 PrefixOption = Annotated[
-    str | None, typer.Option("--prefix", help="Redis key prefix of the deployment [default: ingestkit].")
+    str | None, typer.Option("--prefix", help="Redis key prefix of the deployment (default: ingestkit).")
 ]
 
 
@@ -101,15 +101,15 @@ def ingest(
     store: StoreOption = None,
     backend: Annotated[
         str | None,
-        typer.Option("--backend", help="inline | thread | process | redis [default: process]."),
+        typer.Option("--backend", help="inline | thread | process | redis (default: process)."),
     ] = None,
     redis_url: RedisUrlOption = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Parallel documents [default: CPU count].")
+        int | None, typer.Option("--workers", min=1, help="Parallel documents (default: CPU count).")
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", min=0.001, help="Per-document time limit in seconds [default: 300]."),
+        typer.Option("--timeout", min=0.001, help="Per-document time limit in seconds (default: 300)."),
     ] = None,
     config_file: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Re-process files the store already holds.")] = False,
@@ -387,16 +387,18 @@ def _broker(config_file: Path | None, redis_url: str | None, prefix: str | None)
 def worker(
     redis_url: RedisUrlOption = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, help="Documents at once [default: CPU count].")
+        int | None, typer.Option("--concurrency", min=1, help="Documents at once (default: CPU count).")
     ] = None,
     prefix: PrefixOption = None,
     lease: Annotated[
         float | None,
-        typer.Option("--lease", min=0.5, help="Seconds without a heartbeat before jobs are reclaimed [10]."),
+        typer.Option(
+            "--lease", min=0.5, help="Seconds without a heartbeat before jobs are reclaimed (default: 10)."
+        ),
     ] = None,
     processor: Annotated[
         list[str] | None,
-        typer.Option("--processor", help="Run only this processor (repeat for several) [default: all]."),
+        typer.Option("--processor", help="Run only this processor (repeat for several) (default: all)."),
     ] = None,
     max_memory_mb: Annotated[
         int | None, typer.Option("--max-memory-mb", min=16, help="Kill a parse whose memory passes this.")
