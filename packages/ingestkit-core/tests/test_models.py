@@ -133,6 +133,6 @@ def test_options_excluded_from_the_key_may_be_nested() -> None:
         engine: Engine = Engine()
 
     base = Options().key_fields()
-    assert base == {"processor": "x", "engine": {"language": "eng"}}
+    assert base == {"processor": "x", "max_file_mb": 512.0, "engine": {"language": "eng"}}
     assert Options(engine=Engine(command="/opt/tesseract"), tenant="t").key_fields() == base
     assert Options(engine=Engine(language="deu")).key_fields() != base

@@ -6,6 +6,7 @@ import pytest
 from pdf_builders import minimal_pdf, new_document, new_page, paragraph, put, save
 
 from ingestkit_core import DocumentError, ResultStatus
+from ingestkit_core.execution import Job, run_job
 from ingestkit_pdf import PDFOptions, PDFProcessor
 from ingestkit_pdf._pymupdf import pymupdf
 
@@ -48,7 +49,9 @@ def test_signature_after_leading_junk_is_accepted(tmp_path: Path) -> None:
 def test_size_and_page_limits(tmp_path: Path) -> None:
     path = _simple(tmp_path / "three.pdf", pages=3)
     assert _code(path, PDFOptions(max_pages=2)) == "E_PARSE_TOO_MANY_PAGES"
-    assert _code(path, PDFOptions(max_file_mb=0.0001)) == "E_FILE_TOO_LARGE"
+    result = run_job(Job.create(path, PDFOptions(max_file_mb=0.0001)))
+    assert result.error_codes == ["E_FILE_TOO_LARGE"]
+    assert "max_file_mb" in result.errors[0].message
     assert PDFProcessor().process(path, PDFOptions(max_pages=3)).page_count == 3
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from ingestkit_core.models import ProcessingResult
 
@@ -31,6 +31,7 @@ class ProcessorOptions(BaseModel):
 
     processor: str
     tenant: str | None = None
+    max_file_mb: float = Field(default=512.0, gt=0, description="Larger files fail with E_FILE_TOO_LARGE")
 
     key_exclude: ClassVar[frozenset[str]] = frozenset({"tenant"})
 

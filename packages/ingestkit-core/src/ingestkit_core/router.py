@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar
 
+from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ConfigError
 from ingestkit_core.execution.base import ExecutionBackend
 from ingestkit_core.models import ProcessingResult
@@ -20,7 +20,7 @@ from ingestkit_core.registry import get_processor, processor_for
 from ingestkit_core.stores.base import Store
 
 
-class Router:
+class Router(Closing):
     processor_name: ClassVar[str | None] = None
     """Set by format subclasses; the plain Router takes ``processor=`` instead."""
 
@@ -77,17 +77,6 @@ class Router:
         if self._owns_execution and self._execution is not None:
             self._execution.close()
             self._execution = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def route(path: Path, routers: Sequence[Router]) -> Router | None:

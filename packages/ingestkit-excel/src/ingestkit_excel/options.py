@@ -34,7 +34,6 @@ class ExcelOptions(ProcessorOptions):  # type: ignore[misc,unused-ignore]
     max_row_chunk_rows: int = Field(
         default=2_000, ge=0, description="Rows per table rendered as row chunks when row_chunks is on"
     )
-    max_file_mb: float = Field(default=512.0, gt=0, description="Larger files fail with E_FILE_TOO_LARGE")
     max_uncompressed_mb: float = Field(
         default=2_048.0, gt=0, description="Total uncompressed size of a zip-based workbook (zip bombs)"
     )

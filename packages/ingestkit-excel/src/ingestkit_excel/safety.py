@@ -53,12 +53,8 @@ def sniff(head: bytes) -> bool:
 
 def check_file(path: Path, options: ExcelOptions) -> WorkbookFormat:
     """The workbook's format; raises ``DocumentError`` for anything unsafe or unreadable."""
+    # The size limit (max_file_mb) is enforced by core before a processor runs.
     size = path.stat().st_size
-    if size > options.max_file_mb * 1024 * 1024:
-        raise DocumentError(
-            f"file is {size / 1048576:.0f} MiB, over the {options.max_file_mb:g} MiB limit (max_file_mb)",
-            ErrorCode.E_FILE_TOO_LARGE,
-        )
     if size == 0:
         raise DocumentError("file is empty (0 bytes)", ErrorCode.E_PARSE_EMPTY)
     with path.open("rb") as handle:

@@ -33,7 +33,6 @@ class PDFOptions(ProcessorOptions):  # type: ignore[misc,unused-ignore]  # Any w
     chunking: ChunkerOptions = Field(default_factory=ChunkerOptions)
     ocr: OCROptions = Field(default_factory=OCROptions)
 
-    max_file_mb: float = Field(default=512.0, gt=0, description="Larger files fail with E_FILE_TOO_LARGE")
     max_pages: int = Field(
         default=5000, ge=1, description="Longer documents fail with E_PARSE_TOO_MANY_PAGES"
     )

@@ -2,7 +2,7 @@
 # (PyMuPDF is only partly annotated.)
 """Checks before any extraction: is this a PDF we can and should read?
 
-In order: size limit, the ``%PDF-`` signature, opening (MuPDF repairs a broken
+In order: the ``%PDF-`` signature, opening (MuPDF repairs a broken
 cross-reference table on its own; a file it cannot repair is ``E_PARSE_CORRUPT``),
 encryption (the empty user password is tried; otherwise ``E_PARSE_PASSWORD`` — never a
 parse error), page count (zero is ``E_PARSE_EMPTY``, too many is
@@ -44,12 +44,7 @@ def looks_like_pdf(head: bytes) -> bool:
 
 def open_pdf(path: Path, options: PDFOptions) -> Preflight:
     """Open and vet a PDF; raise :class:`DocumentError` with the right code if it is unusable."""
-    size = path.stat().st_size
-    if size > options.max_file_mb * 1024 * 1024:
-        raise DocumentError(
-            f"file is {size / 1048576:.1f} MB, over the {options.max_file_mb:g} MB limit (max_file_mb)",
-            ErrorCode.E_FILE_TOO_LARGE,
-        )
+    # The size limit (max_file_mb) is enforced by core before a processor runs.
     with path.open("rb") as handle:
         head = handle.read(SIGNATURE_WINDOW)
     if not looks_like_pdf(head):

@@ -81,6 +81,13 @@ def run_job(job: Job) -> ProcessingResult:
         return _failure(job, ErrorCode.E_CONFIG_INVALID, f"invalid options: {exc}")
     if not path.is_file():
         return _failure(job, ErrorCode.E_FILE_NOT_FOUND, f"no such file: {path}")
+    size_mb = path.stat().st_size / (1 << 20)
+    if size_mb > options.max_file_mb:
+        return _failure(
+            job,
+            ErrorCode.E_FILE_TOO_LARGE,
+            f"file is {size_mb:.1f} MiB, over the {options.max_file_mb:g} MiB limit (max_file_mb)",
+        )
     try:
         key = IngestKey.for_file(
             path,

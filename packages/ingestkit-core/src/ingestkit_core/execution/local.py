@@ -17,11 +17,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ConfigError, ErrorCode, ExecutionError
 from ingestkit_core.execution.base import JobState, JobStatus
 from ingestkit_core.execution.job import Job, run_job
@@ -54,7 +54,7 @@ class LocalExecutionOptions(BaseModel):
         return self.max_workers or os.cpu_count() or 1
 
 
-class LocalExecutionBackend:
+class LocalExecutionBackend(Closing):
     """An :class:`~ingestkit_core.execution.base.ExecutionBackend` on this machine."""
 
     def __init__(self, options: LocalExecutionOptions | None = None, **overrides: Any) -> None:
@@ -134,17 +134,6 @@ class LocalExecutionBackend:
             self._pool.close()
         if self._threads is not None:
             self._threads.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _wake(self) -> None:
         if self._pool is not None:

@@ -22,11 +22,11 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, ExecutionError
 from ingestkit_core.execution.base import JobState, JobStatus
 from ingestkit_core.execution.job import Job
@@ -71,7 +71,7 @@ class RedisExecutionOptions(BaseModel):
     )
 
 
-class RedisExecutionBackend:
+class RedisExecutionBackend(Closing):
     """An :class:`~ingestkit_core.execution.base.ExecutionBackend` on Redis workers.
 
     Creating one connects and pings Redis: an unreachable server raises
@@ -272,14 +272,3 @@ class RedisExecutionBackend:
             except TRANSIENT as exc:
                 logger.warning("could not cancel %d unfinished job(s) on close: %s", len(unfinished), exc)
         self.broker.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, StoreError
 from ingestkit_core.models import ChunkMetadata, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import SearchHit, WriteOutcome
@@ -97,7 +98,7 @@ _SQL_TYPES = {
 _QUERY_TERM = re.compile(r"\w+", re.UNICODE)
 
 
-class SQLiteStore:
+class SQLiteStore(Closing):
     """A :class:`~ingestkit_core.stores.base.Store` in one SQLite file (WAL mode)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -120,12 +121,6 @@ class SQLiteStore:
         if self.path == ":memory:":
             return []
         return [Path(self.path + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # Reads.
 
