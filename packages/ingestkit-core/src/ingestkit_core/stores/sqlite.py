@@ -269,7 +269,7 @@ class SQLiteStore(Closing):
         db.execute(f"CREATE TABLE {quote(name)} ({column_sql})")
         width = len(columns)
         rows: Iterable[list[Any]] = table.rows
-        if any(len(row) != width for row in table.rows):
+        if set(map(len, table.rows)) - {width}:  # C-level check: this runs per table row
             rows = (_fit(row, width) for row in table.rows)
         db.executemany(f"INSERT INTO {quote(name)} VALUES ({', '.join('?' * width)})", rows)
         catalog_columns = [
