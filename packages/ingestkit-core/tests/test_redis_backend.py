@@ -270,3 +270,14 @@ def test_a_job_run_twice_is_stored_once(
     rows = store.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM chunks")[0]
     store.close()
     assert tuple(rows) == (2, 2)
+
+
+def test_submitting_with_no_live_worker_warns_once_and_queues(
+    redis_url: str, prefix: str, case: Case, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING"), RedisExecutionBackend(url=redis_url, prefix=prefix) as backend:
+        ids = [backend.submit(case(f"d{i}", "ok", text="Waits."), OPTIONS) for i in range(3)]
+        assert [backend.status(job_id).state for job_id in ids] == [JobState.QUEUED] * 3
+    warnings = [r.getMessage() for r in caplog.records if "no live worker runs 'testkit'" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "ingestkit worker" in warnings[0]

@@ -88,6 +88,7 @@ class RedisExecutionBackend(Closing):
         self._unfinished: set[str] = set()
         self._closed = False
         self._served: tuple[float, set[str]] = (0.0, set())
+        self._warned_idle: set[str] = set()
 
     # Submitting.
 
@@ -150,12 +151,25 @@ class RedisExecutionBackend(Closing):
         return self.broker.put_blob(data, self.options.blob_ttl_s), b""
 
     def _check_processor(self, name: str) -> None:
-        if is_discoverable(name):
-            return  # installed here; a worker with it may start later
         checked_at, served = self._served
-        if name not in served or time.monotonic() - checked_at > PROCESSORS_CACHE_S:
+        stale = time.monotonic() - checked_at > PROCESSORS_CACHE_S
+        if stale or (name not in served and not is_discoverable(name)):
             served = self.broker.live_processors()
             self._served = (time.monotonic(), served)
+        if name in served:
+            return
+        if is_discoverable(name):
+            # Installed here, so a worker with it may start later: queue, but say so once.
+            if name not in self._warned_idle:
+                self._warned_idle.add(name)
+                logger.warning(
+                    "no live worker runs %r at %s (prefix %s): its jobs wait in the queue until "
+                    "`ingestkit worker` starts",
+                    name,
+                    self.broker.redacted_url,
+                    self.options.prefix,
+                )
+            return
         if name not in served:
             raise ExecutionError(
                 f"no processor named {name!r} is installed here or on any live worker "
