@@ -182,3 +182,17 @@ def test_document_metadata(tmp_path: Path, run) -> None:
     assert result.chunks[0].id  # assigned by the runner
     assert result.chunks[0].metadata.page_numbers == [1]
     assert result.chunks[0].metadata.format == "pdf"
+
+
+def test_a_rebuilt_pdf_with_no_content_left_is_corrupt_not_text_free(tmp_path: Path) -> None:
+    document = new_document()
+    for number in range(3):
+        new_page(document).insert_text((72, 100), f"This is page {number + 1}. " * 5, fontsize=10)
+    whole = save(document, tmp_path / "whole.pdf").read_bytes()
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(whole[: int(len(whole) * 0.3)])  # page objects survive, their content does not
+    result = run_job(Job.create(path, PDFOptions()))
+    assert result.status is ResultStatus.FAILED
+    assert result.warning_codes == ["W_FILE_REPAIRED"]
+    assert result.error_codes == ["E_PARSE_CORRUPT"]
+    assert "no content could be recovered" in result.errors[0].message

@@ -63,8 +63,16 @@ class PDFProcessor:
         errors = extraction.errors
         has_content = bool(extraction.chunks or extraction.tables)
         if not has_content and not errors:
+            repaired = any(w.code == ErrorCode.W_FILE_REPAIRED for w in preflight.warnings)
             errors.append(
+                # A rebuilt file that yields nothing is damaged, not merely text-free.
                 IngestError.of(
+                    ErrorCode.E_PARSE_CORRUPT,
+                    "the PDF is damaged: its structure was rebuilt but no content could be recovered",
+                    stage="extract",
+                )
+                if repaired
+                else IngestError.of(
                     ErrorCode.E_PARSE_NO_TEXT,
                     "the PDF has pages but no extractable text, tables or form fields",
                     stage="extract",
