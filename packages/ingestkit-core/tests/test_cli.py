@@ -139,10 +139,15 @@ def test_inspect_json(folder: Path) -> None:
     }
 
 
-def test_search_on_empty_store_says_so(tmp_path: Path) -> None:
-    proc = run("search", "anything", cwd=tmp_path)
+def test_search_needs_an_existing_store_and_says_when_nothing_matches(folder: Path) -> None:
+    missing = run("search", "anything", cwd=folder)
+    assert missing.returncode == 2
+    assert "no store at sqlite:///ingestkit.db" in missing.stderr
+    assert not (folder / "ingestkit.db").exists(), "searching never creates a store"
+    run("ingest", str(folder), "--backend", "inline", "--quiet", cwd=folder)
+    proc = run("search", "zebra", cwd=folder)
     assert proc.returncode == 0
-    assert "no chunks match" in proc.stdout
+    assert "no chunks match 'zebra'" in proc.stdout
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:

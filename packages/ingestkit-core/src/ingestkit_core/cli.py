@@ -88,9 +88,9 @@ def _load(config_file: Path | None, overrides: dict[str, Any]) -> IngestkitConfi
         _fail_usage(str(exc))
 
 
-def _open_store(url: str) -> Store:
+def _open_store(url: str, *, create: bool = True) -> Store:
     try:
-        return open_store(url)
+        return open_store(url, create=create)
     except IngestkitError as exc:
         _fail_usage(str(exc))
 
@@ -267,7 +267,7 @@ def search(
     """Search the stored chunks."""
     _configure_logging(as_json)
     config = _load(config_file, {"store": {"url": store} if store else {}})
-    result_store = _open_store(config.store.url)
+    result_store = _open_store(config.store.url, create=False)
     hits = result_store.search(query, limit)
     result_store.close()
     if as_json:
