@@ -7,7 +7,7 @@ import pytest
 
 from ingestkit_core import ExecutionBackend
 from ingestkit_testkit import LOCAL_STRATEGIES, make_backend, write_case
-from ingestkit_testkit.fleet import redis_or_skip
+from ingestkit_testkit.fleet import purge_prefix, redis_or_skip, unique_prefix
 
 Case = Callable[..., Path]
 
@@ -26,6 +26,15 @@ def case(tmp_path: Path) -> Case:
 def redis_url() -> str:
     """The test Redis; skips when unreachable, fails under CI=true."""
     return redis_or_skip()
+
+
+@pytest.fixture
+def prefix(redis_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A private Redis key prefix, empty before and after the test."""
+    name = unique_prefix(request.module.__name__.rsplit("_", 1)[-1])
+    purge_prefix(redis_url, name)
+    yield name
+    purge_prefix(redis_url, name)
 
 
 @pytest.fixture(params=[*LOCAL_STRATEGIES, "redis"])

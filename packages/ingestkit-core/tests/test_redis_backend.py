@@ -27,14 +27,6 @@ Case = Callable[..., Path]
 
 
 @pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    name = unique_prefix("backend")
-    purge_prefix(redis_url, name)
-    yield name
-    purge_prefix(redis_url, name)
-
-
-@pytest.fixture
 def fleet(redis_url: str, prefix: str) -> Iterator[WorkerFleet]:
     """Workers on ``prefix``, started by the test (``fleet.start()``), always stopped."""
     with WorkerFleet(redis_url, prefix, concurrency=1, lease_s=2.0) as workers:

@@ -16,20 +16,12 @@ from ingestkit_core.execution import operations
 from ingestkit_core.execution.broker import Broker
 from ingestkit_core.execution.redis import RedisExecutionBackend
 from ingestkit_testkit import TestkitOptions, write_case
-from ingestkit_testkit.fleet import WorkerFleet, purge_prefix, unique_prefix, worker_command
+from ingestkit_testkit.fleet import WorkerFleet, worker_command
 
 OPTIONS = TestkitOptions()
 LEASE_S = 1.0
 
 Case = Callable[..., Path]
-
-
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    name = unique_prefix("worker")
-    purge_prefix(redis_url, name)
-    yield name
-    purge_prefix(redis_url, name)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ingestkit_core.errors import ErrorCode, IngestkitError
 from ingestkit_core.execution.base import ExecutionBackend
-from ingestkit_core.models import IngestError, IngestKey, ProcessingResult, ResultStatus
+from ingestkit_core.models import IngestError, ProcessingResult, ResultStatus
+from ingestkit_core.processor import ingest_key
 from ingestkit_core.router import Router, route
 from ingestkit_core.stores.base import Store
 
@@ -115,15 +116,8 @@ class Ingestor:
     def _unchanged(self, path: Path, router: Router) -> bool:
         if self.store is None or not path.is_file():
             return False
-        processor = router.processor
         try:
-            key = IngestKey.for_file(
-                path,
-                processor=processor.name,
-                processor_version=processor.version,
-                options=router.options.key_fields(),
-                tenant=router.options.tenant,
-            )
+            key = ingest_key(path, router.processor, router.options)
         except OSError:
             return False
         return self.store.has(key.value, path.absolute().as_uri())

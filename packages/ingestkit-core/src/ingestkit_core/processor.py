@@ -14,7 +14,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from ingestkit_core.models import ProcessingResult
+from ingestkit_core.models import IngestKey, ProcessingResult
 
 
 class ProcessorOptions(BaseModel):
@@ -71,3 +71,14 @@ class Processor(Protocol):
     def inspect(self, path: Path, options: ProcessorOptions) -> dict[str, JsonValue]:
         """Explain how the file would be processed (page or sheet classes and signals)."""
         ...
+
+
+def ingest_key(path: Path, processor: Processor, options: ProcessorOptions) -> IngestKey:
+    """The key of processing this file's content with this processor and these options."""
+    return IngestKey.for_file(
+        path,
+        processor=processor.name,
+        processor_version=processor.version,
+        options=options.key_fields(),
+        tenant=options.tenant,
+    )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from ingestkit_core.errors import ConfigError, ErrorCode, IngestkitError
 from ingestkit_core.models import IngestError, IngestKey, ProcessingResult, ResultStatus, chunk_id
-from ingestkit_core.processor import ProcessorOptions
+from ingestkit_core.processor import ProcessorOptions, ingest_key
 from ingestkit_core.registry import get_processor
 
 logger = logging.getLogger(__name__)
@@ -89,13 +89,7 @@ def run_job(job: Job) -> ProcessingResult:
             f"file is {size_mb:.1f} MiB, over the {options.max_file_mb:g} MiB limit (max_file_mb)",
         )
     try:
-        key = IngestKey.for_file(
-            path,
-            processor=processor.name,
-            processor_version=processor.version,
-            options=options.key_fields(),
-            tenant=options.tenant,
-        )
+        key = ingest_key(path, processor, options)
     except OSError as exc:
         return _failure(job, ErrorCode.E_FILE_UNREADABLE, f"cannot read {path}: {exc}")
     try:

@@ -144,12 +144,10 @@ class LocalExecutionBackend(Closing):
             return
         for job_id in job_ids:
             with self._table.cond:
-                record = self._table.record(job_id)
-                if record.state is not JobState.QUEUED:
-                    continue
-                record.state = JobState.RUNNING
-                record.attempts += 1
-            self._table.finish(job_id, run_job(record.job))
+                self._table.record(job_id)  # unknown ids raise E_EXECUTION_NOT_FOUND
+                record = self._table.start(job_id)
+            if record is not None:
+                self._table.finish(job_id, run_job(record.job))
 
 
 class _ThreadRunner:

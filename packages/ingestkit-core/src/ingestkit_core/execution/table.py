@@ -68,13 +68,20 @@ class JobTable:
     def next_queued(self) -> JobRecord | None:
         """Mark the oldest queued job running and return it (caller holds ``cond``)."""
         while self._queue:
-            record = self._records.get(self._queue.popleft())
-            if record is not None and record.state is JobState.QUEUED:
-                record.state = JobState.RUNNING
-                record.started_at = time.monotonic()
-                record.attempts += 1
+            record = self.start(self._queue.popleft())
+            if record is not None:
                 return record
         return None
+
+    def start(self, job_id: str) -> JobRecord | None:
+        """Mark one job running if it is still queued (caller holds ``cond``)."""
+        record = self._records.get(job_id)
+        if record is None or record.state is not JobState.QUEUED:
+            return None
+        record.state = JobState.RUNNING
+        record.started_at = time.monotonic()
+        record.attempts += 1
+        return record
 
     def finish(self, job_id: str, result: ProcessingResult, state: JobState | None = None) -> bool:
         """Store a job's result; False if it had already finished (a late, abandoned run)."""
