@@ -4,7 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingestkit_core import Ingestor, LocalExecutionBackend, ResultStatus, Router, SQLiteStore
-from ingestkit_core.ingestor import walk
+from ingestkit_core.routing import walk
 from ingestkit_testkit import TestkitOptions
 
 Case = Callable[..., Path]
@@ -14,7 +14,7 @@ def test_walk_is_recursive_sorted_and_skips_hidden_and_lock_files(tmp_path: Path
     for name in ("b.iktest", "a/c.iktest", "a/.hidden.iktest", ".git/x.iktest", "~$lock.xlsx", "z.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}")
-    found = [str(p.relative_to(tmp_path)) for p in walk([tmp_path], exclude=[tmp_path / "z.txt"])]
+    found = [str(e.path.relative_to(tmp_path)) for e in walk([tmp_path], exclude=[tmp_path / "z.txt"])]
     assert found == ["a/c.iktest", "b.iktest"]
 
 

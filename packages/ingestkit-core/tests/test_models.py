@@ -42,6 +42,7 @@ def full_result() -> ProcessingResult:
         tables=[
             TableArtifact(
                 name="staff",
+                sql_name="staff__staff",
                 columns=[
                     TableColumn(name="name", type="text", source_name="Name"),
                     TableColumn(name="start", type="date"),

@@ -10,7 +10,7 @@ import pytest
 
 from ingestkit_core import LocalExecutionBackend, ResultStatus, Router, SQLiteStore, StoreError, WriteOutcome
 from ingestkit_core.stores import open_store
-from ingestkit_core.stores.naming import quote, sanitize, unique_names
+from ingestkit_core.tables import quote, sanitize, unique_names
 from ingestkit_testkit import TestkitOptions
 
 Case = Callable[..., Path]

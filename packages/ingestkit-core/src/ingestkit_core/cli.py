@@ -22,11 +22,13 @@ from rich.table import Table
 
 from ingestkit_core.config import IngestkitConfig, build_backend, load_config
 from ingestkit_core.errors import IngestkitError
-from ingestkit_core.ingestor import Ingestor, walk
+from ingestkit_core.ingestor import Ingestor
 from ingestkit_core.models import ProcessingResult, ResultStatus
 from ingestkit_core.registry import processor_for, processors
 from ingestkit_core.router import Router
+from ingestkit_core.routing import walk
 from ingestkit_core.stores import Store, open_store
+from ingestkit_core.stores.base import FileBacked
 
 if TYPE_CHECKING:
     from ingestkit_core.execution.broker import Broker
@@ -144,7 +146,8 @@ def ingest(
     result_store = _open_store(config.store.url)
 
     started = time.perf_counter()
-    files = list(walk(paths, exclude=result_store.files()))
+    exclude = result_store.files() if isinstance(result_store, FileBacked) else []
+    files = list(walk(paths, exclude=exclude))
     show_progress = not (quiet or as_json) and err.is_terminal
     done: list[ProcessingResult] = []
     try:
@@ -156,7 +159,7 @@ def ingest(
                 progress.update(task, advance=1, description=Path(result.path).name[:40])
 
             results = Ingestor(routers, execution=execution_backend, store=result_store).run(
-                files, force=force, on_result=advance
+                paths, force=force, on_result=advance
             )
     except KeyboardInterrupt:
         stored = sum(result.ok for result in done)

@@ -1,51 +1,34 @@
-"""The Ingestor: several routers, one execution backend, one store.
+"""The Ingestor: routes, one execution backend, optional stages, one store.
 
-It walks the given paths, routes each file to a router, skips content the store
-already holds (unless forced), submits the rest, writes each result to the store as it
-completes and returns every result in input order. A bad file never stops the batch.
+``run`` walks the given paths, routes each file, skips content the store already
+holds (unless forced), submits the rest, passes each completed result through the
+stages in batches, writes it to the store and returns every result in input order.
+A bad file — or a store error while writing one — never stops the batch: that
+document fails with a code and the rest go on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, IngestkitError
 from ingestkit_core.execution.base import ExecutionBackend
-from ingestkit_core.models import IngestError, ProcessingResult, ResultStatus
+from ingestkit_core.models import Fingerprint, IngestError, ProcessingResult, ResultStatus
 from ingestkit_core.processor import ingest_key
-from ingestkit_core.router import Router, route
-from ingestkit_core.stores.base import Store
+from ingestkit_core.routing import Route, Routed, as_route, route, walk
+from ingestkit_core.stages.base import Stage
+from ingestkit_core.stores.base import FileBacked, Store
+from ingestkit_core.tables import file_stem
 
 logger = logging.getLogger(__name__)
 
-IGNORED_PREFIXES = (".", "~$")
+ResultCallback = Callable[[ProcessingResult], None]
 
 
-def walk(paths: Iterable[str | Path], exclude: Iterable[Path] = ()) -> Iterator[Path]:
-    """Files under the given paths, directories walked recursively in sorted order.
-
-    Hidden files, Office lock files (``~$name.xlsx``) and ``exclude`` (such as the
-    store's own database files) are left out of directories.
-    """
-    excluded = {path.resolve() for path in exclude}
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                parts = found.relative_to(path).parts
-                if (
-                    found.is_file()
-                    and not any(part.startswith(IGNORED_PREFIXES) for part in parts)
-                    and found.resolve() not in excluded
-                ):
-                    yield found
-        else:
-            yield path
-
-
-def _skipped(path: Path, processor: str, code: ErrorCode, message: str) -> ProcessingResult:
+def skipped(path: Path, processor: str, code: ErrorCode, message: str) -> ProcessingResult:
     return ProcessingResult(
         path=str(path),
         source_uri=path.absolute().as_uri(),
@@ -55,28 +38,51 @@ def _skipped(path: Path, processor: str, code: ErrorCode, message: str) -> Proce
     )
 
 
-class Ingestor:
+class Ingestor(Closing):
+    """Several routes (or format routers), one backend, optional stages and store.
+
+    Without ``execution`` a local process pool is created on first use and closed
+    with the Ingestor.
+    """
+
     def __init__(
         self,
-        routers: Sequence[Router],
+        routes: Sequence[Route | Routed],
         *,
-        execution: ExecutionBackend,
+        execution: ExecutionBackend | None = None,
         store: Store | None = None,
+        stages: Sequence[Stage] = (),
     ) -> None:
-        self.routers = list(routers)
-        self.execution = execution
+        self.routes = [as_route(each) for each in routes]
         self.store = store
+        self.stages = list(stages)
+        self._execution = execution
+        self._owns_execution = execution is None
+
+    @property
+    def execution(self) -> ExecutionBackend:
+        if self._execution is None:
+            from ingestkit_core.execution.local import LocalExecutionBackend
+
+            self._execution = LocalExecutionBackend()
+        return self._execution
+
+    def close(self) -> None:
+        if self._owns_execution and self._execution is not None:
+            self._execution.close()
+            self._execution = None
 
     def run(
         self,
         paths: Iterable[str | Path],
         *,
         force: bool = False,
-        on_result: Callable[[ProcessingResult], None] | None = None,
+        on_result: ResultCallback | None = None,
         exclude: Iterable[Path] = (),
     ) -> list[ProcessingResult]:
-        files = list(walk(paths, exclude))
-        results: list[ProcessingResult | None] = [None] * len(files)
+        store_files: list[Path] = self.store.files() if isinstance(self.store, FileBacked) else []
+        entries = list(walk(paths, [*exclude, *store_files]))
+        results: list[ProcessingResult | None] = [None] * len(entries)
         pending: dict[str, int] = {}
 
         def done(position: int, result: ProcessingResult) -> None:
@@ -84,51 +90,72 @@ class Ingestor:
             if on_result is not None:
                 on_result(result)
 
-        for position, path in enumerate(files):
-            router = route(path, self.routers)
-            if router is None:
-                done(position, _skipped(path, "", ErrorCode.W_NO_PROCESSOR, "no processor handles this file"))
-                continue
-            if not force and self._unchanged(path, router):
-                done(
-                    position,
-                    _skipped(
-                        path, router.processor.name, ErrorCode.W_UNCHANGED, "already ingested; unchanged"
-                    ),
-                )
-                continue
-            try:
-                job_id = self.execution.submit(path, router.options, timeout_s=router.timeout_s)
-            except IngestkitError as exc:
-                done(
-                    position,
-                    ProcessingResult.failure(
-                        path, router.processor.name, IngestError.from_exception(exc, stage="submit")
-                    ),
-                )
-                continue
-            pending[job_id] = position
+        for position, entry in enumerate(entries):
+            submitted = self._submit(entry.path, entry.problem, force)
+            if isinstance(submitted, str):
+                pending[submitted] = position
+            else:
+                done(position, submitted)
 
+        batch: list[tuple[int, ProcessingResult]] = []
+        batch_size = max((stage.batch_size for stage in self.stages), default=1)
         for job_id, result in self.execution.as_completed(list(pending)):
-            done(pending[job_id], self._store(result))
+            batch.append((pending[job_id], result))
+            if len(batch) >= batch_size:
+                self._finish(batch, done)
+                batch = []
+        self._finish(batch, done)
         return [result for result in results if result is not None]
 
-    def _unchanged(self, path: Path, router: Router) -> bool:
-        if self.store is None or not path.is_file():
-            return False
+    def _submit(self, path: Path, problem: str | None, force: bool) -> str | ProcessingResult:
+        """A job id, or the result of a file that is not submitted."""
+        if problem is not None:
+            return skipped(path, "", ErrorCode.W_NOT_A_FILE, f"skipped: {problem}")
+        chosen = route(path, self.routes)
+        if chosen is None:
+            return skipped(path, "", ErrorCode.W_NO_PROCESSOR, "no processor handles this file")
+        name = chosen.processor.name
+        options = chosen.options
+        fingerprint: Fingerprint | None = None
         try:
-            key = ingest_key(path, router.processor, router.options)
-        except OSError:
-            return False
-        return self.store.has(key.value, path.absolute().as_uri())
+            if self.store is not None and path.is_file():
+                fingerprint = Fingerprint.of(path)
+                source_uri = path.absolute().as_uri()
+                suffix = self.store.reserve_table_suffix(
+                    source_uri, fingerprint.content_hash, file_stem(path)
+                )
+                options = options.model_copy(update={"table_suffix": suffix})
+                key = ingest_key(path, chosen.processor, options, known_hash=fingerprint.content_hash)
+                if not force and self.store.has(key.value, source_uri):
+                    return skipped(path, name, ErrorCode.W_UNCHANGED, "already ingested; unchanged")
+            return self.execution.submit(path, options, timeout_s=chosen.timeout_s, fingerprint=fingerprint)
+        except OSError as exc:
+            error = IngestError.of(ErrorCode.E_FILE_UNREADABLE, f"cannot read {path}: {exc}", stage="submit")
+        except IngestkitError as exc:
+            error = IngestError.from_exception(exc, stage="submit")
+        return ProcessingResult.failure(path, name, error)
+
+    def _finish(
+        self, batch: list[tuple[int, ProcessingResult]], done: Callable[[int, ProcessingResult], None]
+    ) -> None:
+        ready = [result for _, result in batch if result.ok]
+        for stage in self.stages:
+            if ready:
+                stage.run(ready)
+        for position, result in batch:
+            done(position, self._store(result))
 
     def _store(self, result: ProcessingResult) -> ProcessingResult:
         if self.store is None:
             return result
         try:
             self.store.write(result)
-        except IngestkitError as exc:
-            logger.error("document %s: store write failed: %s", result.path, exc)
+        except Exception as exc:  # one document's store error never ends the run
+            if not isinstance(exc, IngestkitError):
+                logger.debug("document %s: store traceback", result.path, exc_info=True)
+            message = exc.message if isinstance(exc, IngestkitError) else f"{type(exc).__name__}: {exc}"
+            logger.error("document %s: store write failed: %s", result.path, message)
             result.status = ResultStatus.FAILED
-            result.errors.append(IngestError.from_exception(exc, stage="store"))
+            code = exc.code if isinstance(exc, IngestkitError) else ErrorCode.E_STORE_WRITE
+            result.errors.append(IngestError.of(code, message, stage="store"))
         return result

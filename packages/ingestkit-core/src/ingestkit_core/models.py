@@ -41,6 +41,10 @@ class ContentType(StrEnum):
     FORM = "form"
     SCHEMA = "schema"
     ROW = "row"
+    TOC = "toc"
+    """Tables of contents, indexes, lists of figures: left out of default search results."""
+    NOTE = "note"
+    """Speaker notes, footnotes, comments attached to the content they annotate."""
 
 
 class IngestError(_Model):
@@ -125,7 +129,8 @@ class TableArtifact(_Model):
     column type tells apart from text.
     """
 
-    name: str
+    name: str = Field(description="The table's name in its document (sheet, caption…)")
+    sql_name: str = Field(description="Its SQL table name, from ingestkit_core.tables.table_name")
     columns: list[TableColumn]
     rows: list[list[Cell]]
     metadata: ChunkMetadata
@@ -175,6 +180,29 @@ class IngestKey(_Model):
         )
 
 
+class Fingerprint(_Model):
+    """A file's content hash with the size and modification time it was taken at.
+
+    The Ingestor hashes each file once (for the unchanged check) and sends the
+    fingerprint with the job; the runner re-uses the hash when size and mtime still
+    match, and hashes again otherwise, so a file changed in between is still caught.
+    """
+
+    content_hash: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> Fingerprint:
+        before = path.stat()
+        return cls(content_hash=content_hash(path), size=before.st_size, mtime_ns=before.st_mtime_ns)
+
+    def hash_if_current(self, path: Path) -> str | None:
+        """The hash, when the file still has the size and mtime it was hashed at."""
+        now = path.stat()
+        return self.content_hash if (now.st_size, now.st_mtime_ns) == (self.size, self.mtime_ns) else None
+
+
 def content_hash(path: Path) -> str:
     """SHA-256 of a file, streamed in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -191,6 +219,27 @@ def options_hash(options: dict[str, Any]) -> str:
 
 def chunk_id(ingest_key: str, index: int) -> str:
     return hashlib.sha256(f"{ingest_key}:{index}".encode()).hexdigest()[:32]
+
+
+class Extraction(_Model):
+    """What a processor read from one file: content only.
+
+    The runner turns it into a :class:`ProcessingResult`, filling the identity (path,
+    source URI, ingest key, processor and version) and the status: ``partial`` when
+    ``errors`` is not empty. A document that cannot be read at all raises
+    :class:`~ingestkit_core.errors.DocumentError` instead.
+    """
+
+    chunks: list[Chunk] = Field(default_factory=list)
+    tables: list[TableArtifact] = Field(default_factory=list)
+    errors: list[IngestError] = Field(default_factory=list)
+    warnings: list[IngestError] = Field(default_factory=list)
+    page_count: int = 0
+    sheet_count: int = 0
+    metadata: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Document metadata: title, author, dates…"
+    )
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per processing stage")
 
 
 class ProcessingResult(_Model):

@@ -14,7 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from ingestkit_core.errors import ConfigError, ErrorCode
-from ingestkit_core.processor import Processor
+from ingestkit_core.processor import AnyProcessor, Processor
 
 ENTRY_POINT_GROUP = "ingestkit.processors"
 SNIFF_BYTES = 16
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.RLock()
 _entries: dict[str, EntryPoint] | None = None
-_loaded: dict[str, Processor] = {}
+_loaded: dict[str, AnyProcessor] = {}
 _broken: set[str] = set()
 
 
@@ -35,17 +35,17 @@ def _installed() -> dict[str, EntryPoint]:
         return _entries
 
 
-def _check(processor: object, *, origin: str) -> Processor:
+def _check(processor: object, *, origin: str) -> AnyProcessor:
     if not isinstance(processor, Processor):
         raise ConfigError(
             f"{origin} does not implement the Processor protocol "
-            "(name, version, extensions, options_model, sniff, process, inspect)",
+            "(name, version, extensions, options_model, thread_safe, sniff, process, inspect)",
             ErrorCode.E_PROCESSOR_UNKNOWN,
         )
     return processor
 
 
-def _load(name: str) -> Processor | None:
+def _load(name: str) -> AnyProcessor | None:
     """Import one installed processor; a broken plug-in is logged once and left out."""
     with _lock:
         if name in _loaded:
@@ -67,7 +67,7 @@ def _load(name: str) -> Processor | None:
         return processor
 
 
-def processors() -> dict[str, Processor]:
+def processors() -> dict[str, AnyProcessor]:
     """All usable processors by name (imports every installed one)."""
     with _lock:
         for name in _installed():
@@ -75,7 +75,7 @@ def processors() -> dict[str, Processor]:
         return dict(_loaded)
 
 
-def register(processor: Processor) -> None:
+def register(processor: AnyProcessor) -> None:
     """Register a processor in this process only (other processes find theirs by entry point)."""
     with _lock:
         _loaded[_check(processor, origin=repr(processor)).name] = processor
@@ -86,7 +86,7 @@ def is_discoverable(name: str) -> bool:
     return name in _installed() and name not in _broken
 
 
-def get_processor(name: str) -> Processor:
+def get_processor(name: str) -> AnyProcessor:
     found = _load(name)
     if found is None:
         known = ", ".join(sorted(processors())) or "none"
@@ -97,7 +97,7 @@ def get_processor(name: str) -> Processor:
     return found
 
 
-def processor_for(path: Path, candidates: list[Processor] | None = None) -> Processor | None:
+def processor_for(path: Path, candidates: list[AnyProcessor] | None = None) -> AnyProcessor | None:
     """The processor for a file: by suffix first, then by its first bytes."""
     pool = candidates if candidates is not None else list(processors().values())
     suffix = path.suffix.lower()

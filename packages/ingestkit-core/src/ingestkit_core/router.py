@@ -1,22 +1,24 @@
-"""A router: one format's processor, its options, an execution backend and a store.
+"""A router: one format's route as a front end over the Ingestor.
 
 Format packages subclass :class:`Router` (``PDFRouter``, ``ExcelRouter``) to fix the
 processor and give typed options; the core :class:`Router` also works on its own by
-processor name, which is how the CLI builds one per installed format.
+processor name. Several routers compose in one :class:`~ingestkit_core.Ingestor`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ConfigError
 from ingestkit_core.execution.base import ExecutionBackend
+from ingestkit_core.ingestor import Ingestor
 from ingestkit_core.models import ProcessingResult
-from ingestkit_core.processor import Processor, ProcessorOptions
-from ingestkit_core.registry import get_processor, processor_for
+from ingestkit_core.processor import AnyProcessor, ProcessorOptions
+from ingestkit_core.registry import processor_for
+from ingestkit_core.routing import Route
 from ingestkit_core.stores.base import Store
 
 
@@ -36,23 +38,25 @@ class Router(Closing):
         name = processor or self.processor_name or (options.processor if options else None)
         if name is None:
             raise ConfigError("Router needs a processor name or options")
-        self.processor: Processor = get_processor(name)
-        self.options = options or self.processor.options_model(processor=name)
-        if self.options.processor != name:
-            raise ConfigError(f"options are for {self.options.processor!r}, router is for {name!r}")
-        self.timeout_s = timeout_s
-        self.store = store
-        self._execution = execution
-        self._owns_execution = execution is None
+        self.route = Route.to(name, options, timeout_s=timeout_s)
+        self._ingestor = Ingestor([self.route], execution=execution, store=store)
+
+    @property
+    def processor(self) -> AnyProcessor:
+        return self.route.processor
+
+    @property
+    def options(self) -> ProcessorOptions:
+        return self.route.options
+
+    @property
+    def store(self) -> Store | None:
+        return self._ingestor.store
 
     @property
     def execution(self) -> ExecutionBackend:
         """The injected backend, or a local process pool created on first use."""
-        if self._execution is None:
-            from ingestkit_core.execution.local import LocalExecutionBackend
-
-            self._execution = LocalExecutionBackend()
-        return self._execution
+        return self._ingestor.execution
 
     def can_handle(self, path: str | Path) -> bool:
         return processor_for(Path(path), [self.processor]) is not None
@@ -68,19 +72,7 @@ class Router(Closing):
         on_result: Callable[[ProcessingResult], None] | None = None,
     ) -> list[ProcessingResult]:
         """Process files (directories are walked) and return results in input order."""
-        from ingestkit_core.ingestor import Ingestor
-
-        ingestor = Ingestor([self], execution=self.execution, store=self.store)
-        return ingestor.run(paths, force=force, on_result=on_result)
+        return self._ingestor.run(paths, force=force, on_result=on_result)
 
     def close(self) -> None:
-        if self._owns_execution and self._execution is not None:
-            self._execution.close()
-            self._execution = None
-
-
-def route(path: Path, routers: Sequence[Router]) -> Router | None:
-    """The first router whose processor claims the file (suffix first, then content)."""
-    by_processor = {router.processor.name: router for router in routers}
-    processor = processor_for(path, [router.processor for router in routers])
-    return by_processor[processor.name] if processor else None
+        self._ingestor.close()

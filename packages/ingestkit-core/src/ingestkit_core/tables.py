@@ -1,10 +1,19 @@
-"""SQL identifiers derived from file content: sanitised, bounded, unique, quoted."""
+"""Tables extracted from documents, independent of any store: SQL names decided once.
+
+Identifiers that come from file content (sheet names, headers, file names) are
+sanitised, bounded, made unique and quoted here. A table's SQL name is
+``<file stem>__<table><suffix>``: the suffix is empty unless another source with the same
+stem already holds tables (``ProcessorOptions.table_suffix``, reserved in the store by the
+Ingestor before processing). Processors name their tables and mention those names in
+chunk text once, with :func:`table_name`; no store renames them afterwards.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import PurePath
 
 MAX_IDENTIFIER = 60
@@ -48,11 +57,50 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def table_name(source_path: str | PurePath, table: str) -> str:
-    """The SQL name of a table extracted from a file: ``<file stem>__<table name>``.
+def file_stem(source: str | PurePath) -> str:
+    """The part of a file's table names that comes from its name."""
+    return sanitize(PurePath(source).stem, fallback="file")
 
-    A store gives it a suffix (``_2``…) only when another source already holds the
-    name, and then rewrites the name wherever the file's chunks mention it.
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A source's table suffix, as a store keeps it, with the content it was reserved for."""
+
+    source_uri: str
+    suffix: str
+    content_hash: str
+
+
+def choose_suffix(source_uri: str, content_hash: str, same_stem: Iterable[Reservation]) -> str:
+    """The table suffix for a source among the reservations of sources with its stem.
+
+    Identical content shares its twin's suffix (so the two share one document); a
+    source keeps its own suffix while no other source uses it; otherwise the first free
+    one of ``""``, ``"_2"``, ``"_3"``…
     """
-    stem = sanitize(PurePath(source_path).stem, fallback="file")
-    return f"{stem}__{sanitize(table, fallback='table')}"
+    own: str | None = None
+    others: dict[str, list[Reservation]] = {}
+    for reservation in same_stem:
+        if reservation.source_uri == source_uri:
+            own = reservation.suffix
+        else:
+            others.setdefault(reservation.suffix, []).append(reservation)
+    for suffix, holders in others.items():
+        if any(holder.content_hash == content_hash for holder in holders):
+            return suffix
+    if own is not None and own not in others:
+        return own
+    candidate, number = "", 2
+    while candidate in others:
+        candidate, number = f"_{number}", number + 1
+    return candidate
+
+
+def table_name(source: str | PurePath, table: str, suffix: str = "") -> str:
+    """The SQL name of a table extracted from a file: ``<file stem>__<table name><suffix>``.
+
+    ``suffix`` (``ProcessorOptions.table_suffix``: ``""``, ``"_2"``…) is reserved per
+    source by the store, so that files with the same name in different folders never
+    share table names.
+    """
+    return f"{file_stem(source)}__{sanitize(table, fallback='table')}{suffix}"

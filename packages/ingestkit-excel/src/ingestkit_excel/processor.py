@@ -25,12 +25,12 @@ from ingestkit_core import (
     Chunker,
     DocumentError,
     ErrorCode,
+    Extraction,
     IngestError,
-    ProcessingResult,
     ProcessorOptions,
     TableArtifact,
 )
-from ingestkit_core.stores.naming import table_name
+from ingestkit_core.tables import table_name
 from ingestkit_excel.options import ExcelOptions
 from ingestkit_excel.readers import SheetInfo, SheetKind, SheetRead, SheetRefused, SheetState, Workbook
 from ingestkit_excel.regions import Layout, Region, RegionKind, analyse
@@ -59,6 +59,7 @@ class ExcelProcessor:
     version = "1"
     extensions = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
     options_model = ExcelOptions
+    thread_safe = True
 
     def sniff(self, head: bytes) -> bool:
         # Only files without a workbook suffix get here. Sixteen bytes cannot tell a
@@ -109,7 +110,7 @@ class ExcelProcessor:
                     continue
                 yield _Sheet(info, "processed", layout=analyse(read.grid), read=read)
 
-    def process(self, path: Path, options: ProcessorOptions) -> ProcessingResult:
+    def process(self, path: Path, options: ProcessorOptions) -> Extraction:
         assert isinstance(options, ExcelOptions), "ExcelProcessor needs ExcelOptions"
         started = time.perf_counter()
         blocks: list[Block] = []
@@ -142,11 +143,7 @@ class ExcelProcessor:
                 raise DocumentError("workbook has no cells with values", ErrorCode.E_PARSE_EMPTY)
         extracted = time.perf_counter()
         chunks = Chunker(options.chunking).chunk(blocks, source=path.name, format=FORMAT)
-        return ProcessingResult(
-            path=str(path),
-            source_uri=path.absolute().as_uri(),
-            processor=self.name,
-            processor_version=self.version,
+        return Extraction(
             chunks=chunks,
             tables=tables,
             errors=errors,
@@ -199,7 +196,7 @@ class ExcelProcessor:
                         "rows": region.height,
                         "columns": region.width,
                         "goes_to": (
-                            f"SQL table {table_name(path, names[id(region)])}"
+                            f"SQL table {table_name(path, names[id(region)], options.table_suffix)}"
                             if region.kind is RegionKind.TABLE
                             else "text chunks"
                         ),

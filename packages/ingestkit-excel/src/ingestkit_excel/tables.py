@@ -25,7 +25,7 @@ from ingestkit_core import (
     TableColumn,
 )
 from ingestkit_core.models import Cell
-from ingestkit_core.stores.naming import table_name, unique_names
+from ingestkit_core.tables import table_name, unique_names
 from ingestkit_excel.columns import TypedColumn, render, type_column
 from ingestkit_excel.grid import BLANK, Value, cell_ref
 from ingestkit_excel.headers import column_names
@@ -111,7 +111,12 @@ def build_table(
     # Every value was produced by type_column with its column's type, so pydantic's
     # per-cell validation (seconds on large sheets) would only repeat that work.
     artifact = TableArtifact.model_construct(
-        name=name, columns=columns, rows=values, metadata=metadata, notes=notes
+        name=name,
+        sql_name=table_name(source, name, options.table_suffix),
+        columns=columns,
+        rows=values,
+        metadata=metadata,
+        notes=notes,
     )
     blocks = [_schema_block(artifact, typed, source)]
     if options.row_chunks and values:
@@ -222,7 +227,7 @@ def _schema_block(artifact: TableArtifact, typed: list[TypedColumn], source: Pat
     lines = [
         f"Table {artifact.name} in {source.name}, sheet {meta.sheet}, cells {meta.region}: "
         f"{len(artifact.rows)} rows, {len(artifact.columns)} columns.",
-        f"SQL table: {table_name(source, artifact.name)}",
+        f"SQL table: {artifact.sql_name}",
     ]
     lines.extend(_describe(column, values) for column, values in zip(artifact.columns, typed, strict=True))
     lines.extend(f"Note: {note}" for note in artifact.notes)

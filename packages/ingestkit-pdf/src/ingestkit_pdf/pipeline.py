@@ -143,7 +143,7 @@ def extract(document: pymupdf.Document, options: PDFOptions, *, source: str) -> 
 
     blocks = _blocks(pages, stitched)
     out.chunks = Chunker(options.chunking).chunk(blocks, source=source, format="pdf")
-    out.tables = [table_artifact(table, source=source) for table in stitched]
+    out.tables = [table_artifact(table, source=source, suffix=options.table_suffix) for table in stitched]
     clock.lap("chunk")
     return out
 

@@ -18,10 +18,9 @@ from ingestkit_core import (
     ConfigError,
     DocumentError,
     ErrorCode,
+    Extraction,
     IngestError,
-    ProcessingResult,
     ProcessorOptions,
-    ResultStatus,
 )
 from ingestkit_pdf.ocr import OCRUnavailable, check_available
 from ingestkit_pdf.options import PDFOptions
@@ -43,11 +42,12 @@ class PDFProcessor:
     version = PROCESSOR_VERSION
     extensions = frozenset({".pdf"})
     options_model = PDFOptions
+    thread_safe = False  # PyMuPDF documents must not be parsed in two threads at once
 
     def sniff(self, head: bytes) -> bool:
         return looks_like_pdf(head)
 
-    def process(self, path: Path, options: ProcessorOptions) -> ProcessingResult:
+    def process(self, path: Path, options: ProcessorOptions) -> Extraction:
         pdf_options = _options(options)
         started = time.perf_counter()
         preflight = open_pdf(path, pdf_options)
@@ -78,23 +78,12 @@ class PDFProcessor:
                     stage="extract",
                 )
             )
-        if not has_content:
-            status = ResultStatus.FAILED
-        elif errors:
-            status = ResultStatus.PARTIAL
-        else:
-            status = ResultStatus.SUCCEEDED
         metadata = {
             **preflight.metadata,
             **extraction.metadata,
             "page_kinds": dict(sorted(extraction.page_kinds.items())),
         }
-        return ProcessingResult(
-            path=str(path),
-            source_uri=path.absolute().as_uri(),
-            processor=self.name,
-            processor_version=self.version,
-            status=status,
+        return Extraction(
             chunks=extraction.chunks,
             tables=extraction.tables,
             errors=errors,

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingestkit_core import Block, BlockKind, ChunkMetadata, ContentType, TableArtifact, TableColumn
-from ingestkit_core.stores.naming import unique_names
+from ingestkit_core.tables import table_name, unique_names
 from ingestkit_pdf._pymupdf import pymupdf
 from ingestkit_pdf.cells import typed_rows
 from ingestkit_pdf.profile import PageProfile
@@ -187,7 +187,7 @@ def table_block(table: Table) -> Block:
     )
 
 
-def table_artifact(table: Table, *, source: str) -> TableArtifact:
+def table_artifact(table: Table, *, source: str, suffix: str) -> TableArtifact:
     header = table.first.header
     width = len(header)
     kinds, rows = typed_rows(table.rows, width)
@@ -204,4 +204,10 @@ def table_artifact(table: Table, *, source: str) -> TableArtifact:
         table_name=table.name,
         extra={"bbox": list(table.first.bbox)},
     )
-    return TableArtifact(name=table.name, columns=columns, rows=rows, metadata=metadata)
+    return TableArtifact(
+        name=table.name,
+        sql_name=table_name(source, table.name, suffix),
+        columns=columns,
+        rows=rows,
+        metadata=metadata,
+    )

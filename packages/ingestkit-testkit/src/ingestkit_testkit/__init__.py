@@ -36,12 +36,13 @@ from ingestkit_core import (
     DocumentError,
     ErrorCode,
     ExecutionBackend,
+    Extraction,
     LocalExecutionBackend,
-    ProcessingResult,
     ProcessorOptions,
     TableArtifact,
     TableColumn,
 )
+from ingestkit_core.tables import table_name
 
 __all__ = ["LOCAL_STRATEGIES", "TestkitOptions", "TestkitProcessor", "make_backend", "write_case"]
 
@@ -93,6 +94,7 @@ class TestkitProcessor:
     version = "1"
     extensions = frozenset({".iktest"})
     options_model = TestkitOptions
+    thread_safe = True
 
     def sniff(self, head: bytes) -> bool:
         return head.startswith(b'{"action"')
@@ -109,7 +111,7 @@ class TestkitProcessor:
     def inspect(self, path: Path, options: ProcessorOptions) -> dict[str, JsonValue]:
         return {"action": self._read(path).get("action")}
 
-    def process(self, path: Path, options: ProcessorOptions) -> ProcessingResult:
+    def process(self, path: Path, options: ProcessorOptions) -> Extraction:
         assert isinstance(options, TestkitOptions)
         case = self._read(path)
         action = case.get("action")
@@ -136,7 +138,7 @@ class TestkitProcessor:
             time.sleep(float(str(case.get("seconds", 0.1))))
         return self._ok(path, case, options)
 
-    def _ok(self, path: Path, case: dict[str, JsonValue], options: TestkitOptions) -> ProcessingResult:
+    def _ok(self, path: Path, case: dict[str, JsonValue], options: TestkitOptions) -> Extraction:
         chunker = Chunker(options.chunking)
         source = path.name
         chunks = chunker.chunk(_blocks(str(case.get("text", ""))), source=source, format="testkit")
@@ -147,15 +149,13 @@ class TestkitProcessor:
             tables.append(
                 TableArtifact(
                     name=str(spec.get("name", "table")),
+                    sql_name=table_name(path, str(spec.get("name", "table")), options.table_suffix),
                     columns=columns,
                     rows=spec["rows"],  # type: ignore[arg-type]
                     metadata=ChunkMetadata(source=source, format="testkit"),
                 )
             )
-        return ProcessingResult(
-            path=str(path),
-            source_uri=path.absolute().as_uri(),
-            processor=self.name,
+        return Extraction(
             chunks=chunks,
             tables=tables,
             page_count=1,

@@ -10,7 +10,7 @@ from typing import Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from ingestkit_core.models import ProcessingResult
+from ingestkit_core.models import Fingerprint, ProcessingResult
 from ingestkit_core.processor import ProcessorOptions
 
 
@@ -50,9 +50,17 @@ class ExecutionBackend(Protocol):
     """
 
     def submit(
-        self, file_path: str | Path, config: ProcessorOptions, *, timeout_s: float | None = None
+        self,
+        file_path: str | Path,
+        config: ProcessorOptions,
+        *,
+        timeout_s: float | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> str:
-        """Queue one file; ``timeout_s`` overrides the backend's per-document limit."""
+        """Queue one file; ``timeout_s`` overrides the backend's per-document limit.
+
+        ``fingerprint`` is the file's content hash when the caller already took it.
+        """
         ...
 
     def get_result(self, job_id: str, timeout: float | None = None) -> ProcessingResult: ...

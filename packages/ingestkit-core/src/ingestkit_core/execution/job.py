@@ -2,20 +2,68 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
+import os
 import time
 import uuid
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    ValidationError,
+)
 
 from ingestkit_core.errors import ConfigError, ErrorCode, IngestkitError
-from ingestkit_core.models import IngestError, IngestKey, ProcessingResult, ResultStatus, chunk_id
+from ingestkit_core.models import (
+    Extraction,
+    Fingerprint,
+    IngestError,
+    ProcessingResult,
+    ResultStatus,
+    chunk_id,
+)
 from ingestkit_core.processor import ProcessorOptions, ingest_key
 from ingestkit_core.registry import get_processor
 
 logger = logging.getLogger(__name__)
+
+# Names that may appear in keys, folder names and log lines without escaping.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+PROCESSOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def path_to_wire(path: str) -> str | dict[str, str]:
+    """A file name as JSON: itself when it is UTF-8, else its raw bytes in base64.
+
+    POSIX names are bytes; Python carries undecodable ones as lone surrogates, which
+    JSON encoders refuse. The bytes form round-trips exactly (``os.fsencode``).
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return {"bytes_b64": base64.b64encode(os.fsencode(path)).decode("ascii")}
+    return path
+
+
+def path_from_wire(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"bytes_b64"} and isinstance(value["bytes_b64"], str):
+        try:
+            return os.fsdecode(base64.b64decode(value["bytes_b64"], validate=True))
+        except (binascii.Error, ValueError):
+            raise ValueError("bytes_b64 is not base64") from None
+    return value
+
+
+WirePath = Annotated[str, BeforeValidator(path_from_wire), PlainSerializer(path_to_wire, when_used="json")]
 
 
 class Job(BaseModel):
@@ -23,16 +71,22 @@ class Job(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    path: str
-    processor: str
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=ID_PATTERN)
+    path: WirePath = Field(min_length=1)
+    processor: str = Field(pattern=PROCESSOR_PATTERN)
     options: dict[str, JsonValue]
-    timeout_s: float | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
     submitted_at: float = Field(default_factory=time.time)
+    fingerprint: Fingerprint | None = None
 
     @classmethod
     def create(
-        cls, file_path: str | Path, config: ProcessorOptions, *, timeout_s: float | None = None
+        cls,
+        file_path: str | Path,
+        config: ProcessorOptions,
+        *,
+        timeout_s: float | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> Job:
         """Build a job, rejecting options that cannot travel as JSON (names the field)."""
         if not isinstance(config, ProcessorOptions):
@@ -44,7 +98,13 @@ class Job(BaseModel):
             processor=config.processor,
             options=serializable_options(config),
             timeout_s=timeout_s,
+            fingerprint=fingerprint,
         )
+
+    @classmethod
+    def from_queue(cls, data: str | bytes) -> Job:
+        """A job read from a queue: fields a newer version added are ignored, not fatal."""
+        return cls.model_validate_json(data, extra="ignore")
 
 
 def serializable_options(config: ProcessorOptions) -> dict[str, JsonValue]:
@@ -89,34 +149,48 @@ def run_job(job: Job) -> ProcessingResult:
             f"file is {size_mb:.1f} MiB, over the {options.max_file_mb:g} MiB limit (max_file_mb)",
         )
     try:
-        key = ingest_key(path, processor, options)
+        known = job.fingerprint.hash_if_current(path) if job.fingerprint else None
+        key = ingest_key(path, processor, options, known_hash=known)
     except OSError as exc:
         return _failure(job, ErrorCode.E_FILE_UNREADABLE, f"cannot read {path}: {exc}")
+    result = ProcessingResult(
+        path=job.path,
+        source_uri=path.absolute().as_uri(),
+        processor=job.processor,
+        processor_version=processor.version,
+        ingest_key=key,
+    )
     try:
-        result = processor.process(path, options)
+        extraction = processor.process(path, options)
     except IngestkitError as exc:
-        result = _failure(job, exc.code, exc.message)
+        return _failed(result, IngestError.from_exception(exc), started)
     except MemoryError:
-        result = _failure(job, ErrorCode.E_EXECUTION_MEMORY, "out of memory")
+        return _failed(result, IngestError.of(ErrorCode.E_EXECUTION_MEMORY, "out of memory"), started)
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
         logger.warning("job %s %s: processor %s raised %s", job.id, job.path, job.processor, message)
         logger.debug("job %s: traceback", job.id, exc_info=True)
-        result = _failure(job, ErrorCode.E_PROCESSOR_ERROR, message)
-    return _finalize(result, job, key, processor.version, started)
+        return _failed(result, IngestError.of(ErrorCode.E_PROCESSOR_ERROR, message), started)
+    return _filled(result, extraction, started)
 
 
-def _finalize(
-    result: ProcessingResult, job: Job, key: IngestKey, version: str, started: float
-) -> ProcessingResult:
-    result.path = job.path
-    result.source_uri = Path(job.path).absolute().as_uri()
-    result.processor = job.processor
-    result.processor_version = version
-    result.ingest_key = key
+def _filled(result: ProcessingResult, extraction: Extraction, started: float) -> ProcessingResult:
+    """The result with the processor's content: chunk ids from the key, status from the errors."""
+    for field in Extraction.model_fields:
+        setattr(result, field, getattr(extraction, field))
+    assert result.ingest_key is not None
     for chunk in result.chunks:
-        chunk.id = chunk_id(key.value, chunk.index)
-    if result.status is ResultStatus.SUCCEEDED and result.errors:
-        result.status = ResultStatus.PARTIAL
+        chunk.id = chunk_id(result.ingest_key.value, chunk.index)
+    if not result.errors:
+        result.status = ResultStatus.SUCCEEDED
+    else:  # with nothing to store, the document failed; with some content, it is partial
+        result.status = ResultStatus.PARTIAL if result.chunks or result.tables else ResultStatus.FAILED
+    result.timings["total"] = round(time.perf_counter() - started, 6)
+    return result
+
+
+def _failed(result: ProcessingResult, error: IngestError, started: float) -> ProcessingResult:
+    result.status = ResultStatus.FAILED
+    result.errors = [error]
     result.timings["total"] = round(time.perf_counter() - started, 6)
     return result

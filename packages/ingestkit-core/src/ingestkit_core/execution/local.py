@@ -27,7 +27,7 @@ from ingestkit_core.execution.base import JobState, JobStatus
 from ingestkit_core.execution.job import Job, run_job
 from ingestkit_core.execution.pool import ProcessPool
 from ingestkit_core.execution.table import JobTable
-from ingestkit_core.models import ProcessingResult
+from ingestkit_core.models import Fingerprint, ProcessingResult
 from ingestkit_core.processor import ProcessorOptions
 from ingestkit_core.registry import get_processor, is_discoverable
 
@@ -80,9 +80,16 @@ class LocalExecutionBackend(Closing):
         return self.options.strategy
 
     def submit(
-        self, file_path: str | Path, config: ProcessorOptions, *, timeout_s: float | None = None
+        self,
+        file_path: str | Path,
+        config: ProcessorOptions,
+        *,
+        timeout_s: float | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> str:
-        job = Job.create(file_path, config, timeout_s=timeout_s or self.options.timeout_s)
+        job = Job.create(
+            file_path, config, timeout_s=timeout_s or self.options.timeout_s, fingerprint=fingerprint
+        )
         try:
             get_processor(job.processor)
         except ConfigError as exc:

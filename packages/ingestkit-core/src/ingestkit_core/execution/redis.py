@@ -30,7 +30,7 @@ from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, ExecutionError
 from ingestkit_core.execution.base import JobState, JobStatus
 from ingestkit_core.execution.job import Job
-from ingestkit_core.models import IngestError, ProcessingResult
+from ingestkit_core.models import Fingerprint, IngestError, ProcessingResult
 from ingestkit_core.processor import ProcessorOptions
 from ingestkit_core.registry import is_discoverable
 
@@ -93,11 +93,18 @@ class RedisExecutionBackend(Closing):
     # Submitting.
 
     def submit(
-        self, file_path: str | Path, config: ProcessorOptions, *, timeout_s: float | None = None
+        self,
+        file_path: str | Path,
+        config: ProcessorOptions,
+        *,
+        timeout_s: float | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> str:
         if self._closed:
             raise ExecutionError("backend is closed", ErrorCode.E_EXECUTION_CLOSED)
-        job = Job.create(file_path, config, timeout_s=timeout_s or self.options.timeout_s)
+        job = Job.create(
+            file_path, config, timeout_s=timeout_s or self.options.timeout_s, fingerprint=fingerprint
+        )
         self._check_processor(job.processor)
         source = Path(file_path).absolute()
         digest, content = self._upload(source)

@@ -31,7 +31,7 @@ from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, StoreError
 from ingestkit_core.models import ChunkMetadata, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import SearchHit, WriteOutcome
-from ingestkit_core.stores.naming import quote, table_name, unique, unique_names
+from ingestkit_core.tables import Reservation, choose_suffix, quote, unique_names
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS extracted_tables (
     metadata    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS extracted_tables_by_key ON extracted_tables(ingest_key);
+CREATE TABLE IF NOT EXISTS table_suffixes (
+    source_uri  TEXT PRIMARY KEY,
+    stem         TEXT NOT NULL,
+    suffix       TEXT NOT NULL,
+    content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS table_suffixes_by_stem ON table_suffixes(stem);
 """
 
 _SQL_TYPES = {
@@ -161,6 +168,28 @@ class SQLiteStore(Closing):
 
     # Writes.
 
+    def reserve_table_suffix(self, source_uri: str, content_hash: str, stem: str) -> str:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute(
+                    "SELECT source_uri, suffix, content_hash FROM table_suffixes WHERE stem = ?", (stem,)
+                ).fetchall()
+                suffix = choose_suffix(source_uri, content_hash, (Reservation(*row) for row in rows))
+                db.execute(
+                    "INSERT INTO table_suffixes VALUES (?, ?, ?, ?) ON CONFLICT(source_uri) DO UPDATE SET "
+                    "stem = excluded.stem, suffix = excluded.suffix, content_hash = excluded.content_hash",
+                    (source_uri, stem, suffix, content_hash),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"reserving table names for {source_uri}: {exc}") from exc
+        return suffix
+
     def write(self, result: ProcessingResult) -> WriteOutcome:
         key = result.key
         if key is None or result.status in (ResultStatus.FAILED, ResultStatus.SKIPPED):
@@ -215,7 +244,7 @@ class SQLiteStore(Closing):
     def _insert_document(self, result: ProcessingResult, key: str) -> None:
         db = self._db
         assert result.ingest_key is not None
-        names = self._name_tables(result)
+        self._check_table_names(result)
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -241,23 +270,19 @@ class SQLiteStore(Closing):
                 for chunk in result.chunks
             ),
         )
-        for table, name in zip(result.tables, names, strict=True):
-            self._insert_table(table, name, key, result.source_uri)
-
-    def _name_tables(self, result: ProcessingResult) -> list[str]:
-        """Final SQL names; where a suffix was needed, chunks that named the table follow."""
-        taken = {row[0].lower() for row in self._db.execute("SELECT name FROM sqlite_master")}
-        names = []
         for table in result.tables:
-            wanted = table_name(result.path, table.name)
-            name = unique(wanted, taken)
-            taken.add(name.lower())
-            names.append(name)
-            if name != wanted:
-                for chunk in result.chunks:
-                    if chunk.metadata.table_name == table.name and wanted in chunk.text:
-                        chunk.text = re.sub(rf"\b{re.escape(wanted)}\b", name, chunk.text)
-        return names
+            self._insert_table(table, table.sql_name, key, result.source_uri)
+
+    def _check_table_names(self, result: ProcessingResult) -> None:
+        """Table names are decided by the processor; one that is taken fails this document."""
+        taken = {row[0].lower() for row in self._db.execute("SELECT name FROM sqlite_master")}
+        for table in result.tables:
+            if table.sql_name.lower() in taken:
+                raise StoreError(
+                    f"{result.path}: SQL table {table.sql_name} already belongs to another document "
+                    "(reserve the source's table suffix with reserve_table_suffix before processing)"
+                )
+            taken.add(table.sql_name.lower())
 
     def _insert_table(self, table: TableArtifact, name: str, key: str, source_uri: str) -> None:
         db = self._db
