@@ -45,5 +45,5 @@ def backend(request: pytest.FixtureRequest) -> Iterator[ExecutionBackend]:
     """
     if request.param == "redis":
         request.getfixturevalue("redis_url")
-    with make_backend(request.param, max_workers=2, timeout_s=10) as created:
+    with make_backend(request.param, workers=2, timeout_s=10) as created:
         yield created

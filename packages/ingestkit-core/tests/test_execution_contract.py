@@ -42,7 +42,7 @@ def test_success_result_is_the_same_on_every_backend(case: Case, strategies: lis
     path = case("handbook", "ok", text=TEXT)
     results = []
     for strategy in strategies:
-        with make_backend(strategy, max_workers=1) as backend:
+        with make_backend(strategy, workers=1) as backend:
             results.append(backend.get_result(backend.submit(path, OPTIONS), timeout=30))
     first = results[0]
     assert first.status is ResultStatus.SUCCEEDED
@@ -113,7 +113,7 @@ def test_unknown_processor_is_rejected_at_submit(backend: ExecutionBackend, case
 
 def test_cancel_queued_job(case: Case, strategies: list[str]) -> None:
     for strategy in strategies:
-        with make_backend(strategy, max_workers=1, timeout_s=5) as backend:
+        with make_backend(strategy, workers=1, timeout_s=5) as backend:
             blocker = backend.submit(case("slow", "sleep", seconds=1.0), OPTIONS)
             queued = backend.submit(case("later", "ok", text="never runs"), OPTIONS)
             assert backend.cancel(queued) is True

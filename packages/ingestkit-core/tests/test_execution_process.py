@@ -18,7 +18,7 @@ OPTIONS = TestkitOptions()
 
 
 def test_hung_document_is_killed_at_its_limit_and_the_batch_goes_on(case: Case) -> None:
-    with make_backend("process", max_workers=2, timeout_s=1.5) as backend:
+    with make_backend("process", workers=2, timeout_s=1.5) as backend:
         # Start both children first: child start-up is not what this test measures.
         warm = [backend.submit(case(f"warm{i}", "sleep", seconds=0.3), OPTIONS) for i in range(2)]
         for job_id in warm:
@@ -38,7 +38,7 @@ def test_hung_document_is_killed_at_its_limit_and_the_batch_goes_on(case: Case) 
 
 
 def test_per_job_timeout_overrides_the_backend_default(case: Case) -> None:
-    with make_backend("process", max_workers=1, timeout_s=60) as backend:
+    with make_backend("process", workers=1, timeout_s=60) as backend:
         started = time.monotonic()
         result = backend.get_result(backend.submit(case("hung", "hang"), OPTIONS, timeout_s=0.5), 30)
     assert result.error_codes == ["E_EXECUTION_TIMEOUT"]
@@ -50,7 +50,7 @@ def test_per_job_timeout_overrides_the_backend_default(case: Case) -> None:
     [("exit", "exited with status 3"), ("segfault", "SIGSEGV"), ("kill", "SIGKILL (out of memory?)")],
 )
 def test_crashed_child_fails_one_document_and_is_replaced(case: Case, action: str, how: str) -> None:
-    with make_backend("process", max_workers=1, timeout_s=30) as backend:
+    with make_backend("process", workers=1, timeout_s=30) as backend:
         crash = backend.submit(case("crash", action), OPTIONS)
         after = backend.submit(case("after", "ok", text="Still processed."), OPTIONS)
         crashed = backend.get_result(crash, 30)
@@ -62,7 +62,7 @@ def test_crashed_child_fails_one_document_and_is_replaced(case: Case, action: st
 
 
 def test_document_over_the_memory_cap_fails_with_its_own_code(case: Case) -> None:
-    with make_backend("process", max_workers=1, timeout_s=30, max_memory_mb=300) as backend:
+    with make_backend("process", workers=1, timeout_s=30, max_memory_mb=300) as backend:
         hog = backend.submit(case("hog", "memory", mb=1500), OPTIONS)
         small = backend.submit(case("small", "ok", text="Small."), OPTIONS)
         result = backend.get_result(hog, 30)
@@ -72,14 +72,14 @@ def test_document_over_the_memory_cap_fails_with_its_own_code(case: Case) -> Non
 
 
 def test_children_are_recycled_after_n_documents(case: Case) -> None:
-    with make_backend("process", max_workers=1, max_tasks_per_child=2) as backend:
+    with make_backend("process", workers=1, max_tasks_per_child=2) as backend:
         ids = [backend.submit(case(f"d{i}", "ok", text="x."), OPTIONS) for i in range(6)]
         pids = [backend.get_result(job_id, 30).metadata["pid"] for job_id in ids]
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5]
 
 
 def test_cancel_running_job_kills_its_child(case: Case) -> None:
-    with make_backend("process", max_workers=1, timeout_s=60) as backend:
+    with make_backend("process", workers=1, timeout_s=60) as backend:
         hung = backend.submit(case("hung", "hang"), OPTIONS)
         deadline = time.monotonic() + 10
         while backend.status(hung).state is not JobState.RUNNING and time.monotonic() < deadline:
@@ -97,7 +97,7 @@ def test_options_that_cannot_travel_are_rejected_before_work_naming_the_field(ca
         processor: str = "testkit"
         on_page: Any = None
 
-    with make_backend("process", max_workers=1) as backend:
+    with make_backend("process", workers=1) as backend:
         with pytest.raises(ConfigError) as raised:
             backend.submit(case("x"), CallbackOptions(on_page=lambda page: page))
         assert raised.value.code is ErrorCode.E_CONFIG_NOT_SERIALIZABLE
@@ -109,7 +109,7 @@ def test_process_batch_returns_results_in_input_order(case: Case) -> None:
         case("slow", "sleep", seconds=0.6),
         *(case(f"fast{i}", "ok", text=f"Fast {i}.") for i in range(5)),
     ]
-    with LocalExecutionBackend(max_workers=2) as backend:
+    with LocalExecutionBackend(workers=2) as backend:
         router = Router(OPTIONS, execution=backend)
         results = router.process_batch(paths)
     assert [result.path for result in results] == [str(path) for path in paths]

@@ -16,7 +16,7 @@ OPTIONS = TestkitOptions()
 
 
 def test_thread_job_past_its_limit_fails_and_frees_its_slot(case: Case) -> None:
-    with make_backend("thread", max_workers=1, timeout_s=0.5) as backend:
+    with make_backend("thread", workers=1, timeout_s=0.5) as backend:
         started = time.monotonic()
         hung = backend.submit(case("slow", "sleep", seconds=3), OPTIONS)
         after = backend.submit(case("after", "ok", text="Runs once the slot frees."), OPTIONS)
@@ -26,7 +26,7 @@ def test_thread_job_past_its_limit_fails_and_frees_its_slot(case: Case) -> None:
 
 
 def test_waiting_too_long_is_not_a_job_timeout(case: Case) -> None:
-    with make_backend("thread", max_workers=1, timeout_s=30) as backend:
+    with make_backend("thread", workers=1, timeout_s=30) as backend:
         job = backend.submit(case("slow", "sleep", seconds=1.0), OPTIONS)
         with pytest.raises(ExecutionError) as raised:
             backend.get_result(job, timeout=0.1)
@@ -45,10 +45,10 @@ def test_inline_runs_in_the_calling_thread_when_asked(case: Case) -> None:
 
 
 def test_a_long_running_backend_forgets_old_delivered_jobs(case: Case) -> None:
-    from ingestkit_core.execution.table import JobTable
+    from ingestkit_core.execution.local.table import JobTable
 
     with make_backend("inline") as backend:
-        backend._table = JobTable(keep_delivered=3)  # type: ignore[attr-defined]
+        backend._runner.table = JobTable(keep_delivered=3)  # type: ignore[attr-defined]
         path = case("a", "ok", text="Same file.")
         ids = [backend.submit(path, OPTIONS) for _ in range(5)]
         for job_id in ids:

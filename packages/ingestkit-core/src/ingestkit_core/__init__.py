@@ -12,8 +12,8 @@ from ingestkit_core.errors import (
 )
 from ingestkit_core.execution import (
     ExecutionBackend,
+    JobInfo,
     JobState,
-    JobStatus,
     LocalExecutionBackend,
     LocalExecutionOptions,
 )
@@ -55,8 +55,8 @@ __all__ = [
     "IngestkitConfig",
     "IngestkitError",
     "Ingestor",
+    "JobInfo",
     "JobState",
-    "JobStatus",
     "LocalExecutionBackend",
     "LocalExecutionOptions",
     "ProcessingResult",

@@ -52,9 +52,10 @@ LOCAL_STRATEGIES = ("inline", "thread", "process")
 def make_backend(strategy: str, **options: Any) -> ExecutionBackend:
     """A backend by strategy name, for test suites that run one body on every backend.
 
-    ``"redis"`` starts a real ``ingestkit worker`` subprocess with ``max_workers``
-    slots on a private key prefix of the test Redis; closing the backend stops the
-    worker and deletes the prefix's keys.
+    ``workers`` is how many documents run at once, on every backend: ``"redis"``
+    starts a real ``ingestkit worker`` subprocess with ``workers`` slots on a private
+    key prefix of the test Redis; closing the backend stops the worker and deletes the
+    prefix's keys.
     """
     if strategy == "redis":
         from ingestkit_testkit.fleet import redis_backend

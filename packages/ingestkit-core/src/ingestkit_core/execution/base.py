@@ -27,7 +27,7 @@ class JobState(StrEnum):
         return self not in (JobState.QUEUED, JobState.RUNNING)
 
 
-class JobStatus(BaseModel):
+class JobInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job_id: str
@@ -71,7 +71,7 @@ class ExecutionBackend(Protocol):
         """Yield ``(job_id, result)`` as jobs finish; ``timeout`` bounds the whole wait."""
         ...
 
-    def status(self, job_id: str) -> JobStatus: ...
+    def status(self, job_id: str) -> JobInfo: ...
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job; False when it had already finished."""

@@ -6,11 +6,11 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ingestkit_core.errors import ErrorCode, ExecutionError
-from ingestkit_core.execution.base import JobState, JobStatus
+from ingestkit_core.execution.base import JobInfo, JobState
 from ingestkit_core.execution.job import Job
 from ingestkit_core.models import IngestError, ProcessingResult, ResultStatus
 
@@ -65,13 +65,25 @@ class JobTable:
         except KeyError:
             raise ExecutionError(f"unknown job {job_id!r}", ErrorCode.E_EXECUTION_NOT_FOUND) from None
 
-    def next_queued(self) -> JobRecord | None:
-        """Mark the oldest queued job running and return it (caller holds ``cond``)."""
-        while self._queue:
-            record = self.start(self._queue.popleft())
-            if record is not None:
-                return record
-        return None
+    def next_queued(self, accept: Callable[[Job], bool] | None = None) -> JobRecord | None:
+        """Mark the oldest queued job running and return it (caller holds ``cond``).
+
+        With ``accept``, the oldest queued job it accepts; the others keep their places.
+        """
+        passed: list[str] = []
+        try:
+            while self._queue:
+                job_id = self._queue.popleft()
+                record = self._records.get(job_id)
+                if record is None or record.state is not JobState.QUEUED:
+                    continue  # cancelled while queued
+                if accept is not None and not accept(record.job):
+                    passed.append(job_id)
+                    continue
+                return self.start(job_id)
+            return None
+        finally:
+            self._queue.extendleft(reversed(passed))
 
     def start(self, job_id: str) -> JobRecord | None:
         """Mark one job running if it is still queued (caller holds ``cond``)."""
@@ -109,10 +121,10 @@ class JobTable:
                 return False
         return self.fail(job_id, ErrorCode.E_EXECUTION_CANCELLED, "cancelled", JobState.CANCELLED)
 
-    def status(self, job_id: str) -> JobStatus:
+    def status(self, job_id: str) -> JobInfo:
         with self.cond:
             record = self.record(job_id)
-            return JobStatus(
+            return JobInfo(
                 job_id=job_id,
                 state=record.state,
                 attempts=record.attempts,

@@ -1,0 +1,54 @@
+"""Length-prefixed frames over a socket: how the process pool and its children talk.
+
+A child gets its end of a ``socketpair`` as an inherited file descriptor, so the
+protocol needs nothing from ``multiprocessing`` and never touches stdin or stdout
+(a processor that prints cannot corrupt it).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+_HEADER = struct.Struct("!Q")
+
+
+class Channel:
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    @classmethod
+    def pair(cls) -> tuple[Channel, socket.socket]:
+        """This side's channel and the socket to hand to the other process."""
+        mine, theirs = socket.socketpair()
+        return cls(mine), theirs
+
+    @classmethod
+    def from_fd(cls, fd: int) -> Channel:
+        return cls(socket.socket(fileno=fd))
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def send(self, data: bytes) -> None:
+        self._sock.sendall(_HEADER.pack(len(data)))
+        self._sock.sendall(data)
+
+    def recv(self) -> bytes:
+        """The next frame; ``EOFError`` when the other side has closed (or died)."""
+        (size,) = _HEADER.unpack(self._exactly(_HEADER.size))
+        return bytes(self._exactly(size))
+
+    def _exactly(self, size: int) -> bytearray:
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        got = 0
+        while got < size:
+            count = self._sock.recv_into(view[got:])
+            if count == 0:
+                raise EOFError("channel closed")
+            got += count
+        return buffer
+
+    def close(self) -> None:
+        self._sock.close()
