@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ingestkit_core import ProcessingResult, SQLiteStore
-from ingestkit_excel import ExcelOptions, ExcelProcessor
+from ingestkit_core.execution.job import Job, run_job
+from ingestkit_excel import ExcelOptions
 
 
 def run(path: Path, **options: Any) -> ProcessingResult:
-    """The processor on one file, as a worker would call it."""
-    return ExcelProcessor().process(path, ExcelOptions(**options))
+    """The processor on one file, as a worker runs it (a bad file gives a failed result)."""
+    return run_job(Job.create(path, ExcelOptions(**options)))
 
 
 def chunk_texts(result: ProcessingResult) -> str:

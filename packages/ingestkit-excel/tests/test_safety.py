@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -14,7 +15,7 @@ from excel_testing import run
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from ingestkit_core import DocumentError, LocalExecutionBackend
-from ingestkit_excel import ExcelRouter
+from ingestkit_excel import ExcelOptions, ExcelProcessor, ExcelRouter
 
 
 def _small_book(path: Path) -> Path:
@@ -25,9 +26,13 @@ def _small_book(path: Path) -> Path:
     return path
 
 
-def _code(path: Path, **options: object) -> str:
+def _code(path: Path, **options: Any) -> str:
+    """The code of a file the processor refuses as a whole (and of the failed result)."""
     with pytest.raises(DocumentError) as caught:
-        run(path, **options)
+        ExcelProcessor().process(path, ExcelOptions(**options))
+    result = run(path, **options)
+    assert result.status.value == "failed"
+    assert result.error_codes == [caught.value.code.value]
     return caught.value.code.value
 
 
@@ -116,7 +121,7 @@ def test_sheet_with_a_huge_sparse_extent_is_refused_without_loading(tmp_path: Pa
     script = (
         "from pathlib import Path; from ingestkit_excel import ExcelProcessor, ExcelOptions;"
         f"r = ExcelProcessor().process(Path({str(path)!r}), ExcelOptions());"
-        "print(r.error_codes, [t.name for t in r.tables], [e.location for e in r.errors])"
+        "print([e.code for e in r.errors], [t.name for t in r.tables], [e.location for e in r.errors])"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False

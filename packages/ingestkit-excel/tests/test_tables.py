@@ -234,7 +234,7 @@ def test_row_chunks_are_optional_and_capped(tmp_path: Path) -> None:
     assert "Employee ID: 100; Name: Person 0; Hired: 2020-01-01" in text
     assert "Person 9;" in text
     assert "Person 10;" not in text
-    assert "… 20 more rows in the SQL table" in text
+    assert "20 more rows in the SQL table" in text
 
 
 def test_artifacts_are_valid_models_that_round_trip(tmp_path: Path) -> None:

@@ -51,8 +51,16 @@ def is_header_row(grid: SheetGrid, merges: Merges, row: int, left: int, right: i
 
 def header_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, right: int) -> int:
     """How many rows at the top of the region form its header (0 = none found)."""
-    if bottom - top < 1 or not is_header_row(grid, merges, top, left, right):
+    if bottom - top < 1:
         return 0
+    if not is_header_row(grid, merges, top, left, right):
+        # Group labels over some columns only ("Humanities" over four, no merge), above a
+        # full header row: both rows are the header.
+        sparse = (
+            _all_text(grid, merges, top, left, right) and len(_texts(grid, merges, top, left, right)) >= 2
+        )
+        if not (sparse and top + 1 < bottom and is_header_row(grid, merges, top + 1, left, right)):
+            return 0
     count = 1
     while count < MAX_HEADER_ROWS and top + count < bottom:
         above, candidate = top + count - 1, top + count
@@ -90,14 +98,39 @@ def _all_text(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) 
     return bool(filled) and all(type(value) is str for value in filled)
 
 
+def _texts(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> list[str]:
+    return [
+        value
+        for col in range(left, right + 1)
+        if isinstance(value := grid.rows[row][col], str)
+        and value != BLANK
+        and not (merges and merges.covered(row, col))
+    ]
+
+
 def column_names(grid: SheetGrid, merges: Merges, top: int, count: int, left: int, right: int) -> list[str]:
-    """One header per column, as written (empty when a column has none)."""
-    names = []
-    for col in range(left, right + 1):
-        parts: list[str] = []
-        for row in range(top, top + count):
+    """One header per column, as written (empty when a column has none).
+
+    A group label in an upper header row, merged or not, holds for the columns to its
+    right until the next label ("2024" over "Q1", "Q2").
+    """
+    labels: list[list[str]] = []
+    for row in range(top, top + count):
+        line = []
+        carried = ""
+        for col in range(left, right + 1):
             value = merges.value(row, col) if merges else grid.rows[row][col]
             text = " ".join(render(value).split()) if value != BLANK else ""
+            if row < top + count - 1:
+                carried = text or carried
+                text = carried
+            line.append(text)
+        labels.append(line)
+    names = []
+    for index in range(right - left + 1):
+        parts: list[str] = []
+        for line in labels:
+            text = line[index]
             if text and (not parts or parts[-1] != text):
                 parts.append(text)
         names.append(SEPARATOR.join(parts))

@@ -95,9 +95,36 @@ class _Shared:
     col: int
 
 
+def member_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Part name -> zip member name. Part names are case-insensitive and use ``/``; some
+    writers store ``xl\\workbook.xml``, which readers accept, so this map does too."""
+    return {name.replace("\\", "/").lstrip("/").lower(): name for name in archive.namelist()}
+
+
+def workbook_part(archive: zipfile.ZipFile, members: dict[str, str] | None = None) -> str | None:
+    """The workbook part's member name, found as readers find it: through the package
+    relationships (``_rels/.rels``), else by the usual name. ``None`` when there is none."""
+    members = member_names(archive) if members is None else members
+    rels_member = members.get("_rels/.rels")
+    if rels_member is not None:
+        try:
+            rels = ElementTree.fromstring(archive.read(rels_member))
+        except ElementTree.ParseError:
+            rels = None
+        for rel in rels.iter(f"{_PKG_REL}Relationship") if rels is not None else ():
+            if rel.get("Type", "").endswith("/officeDocument"):
+                target = rel.get("Target", "").replace("\\", "/").lstrip("/").lower()
+                if target in members:
+                    return members[target]
+    for name, member in members.items():
+        if name.startswith("xl/workbook") and name.endswith((".xml", ".bin")):
+            return member
+    return None
+
+
 @dataclass(slots=True)
 class Package:
-    """An opened OOXML workbook: sheet name -> XML part."""
+    """An opened OOXML workbook: sheet name -> XML part (its zip member name)."""
 
     path: Path
     parts: dict[str, str] = field(default_factory=dict)
@@ -106,21 +133,25 @@ class Package:
     def open(cls, path: Path) -> Package:
         try:
             with zipfile.ZipFile(path) as archive:
-                workbook_part = _workbook_part(archive)
-                workbook = ElementTree.fromstring(archive.read(workbook_part))
+                members = member_names(archive)
+                found = workbook_part(archive, members)
+                if found is None:
+                    raise KeyError("no workbook part")
+                workbook = ElementTree.fromstring(archive.read(found))
+                workbook_name = found.replace("\\", "/")
                 rels_part = posixpath.join(
-                    posixpath.dirname(workbook_part), "_rels", posixpath.basename(workbook_part) + ".rels"
+                    posixpath.dirname(workbook_name), "_rels", posixpath.basename(workbook_name) + ".rels"
                 )
-                rels = ElementTree.fromstring(archive.read(rels_part))
+                rels = ElementTree.fromstring(archive.read(members[rels_part.lower()]))
         except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
             raise DocumentError(f"corrupt workbook package: {exc}") from None
         except ElementTree.ParseError as exc:
             raise DocumentError(f"corrupt workbook XML: {exc}") from None
         targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG_REL}Relationship")}
-        base = posixpath.dirname(workbook_part)
+        base = posixpath.dirname(workbook_name)
         parts = {}
         for sheet in workbook.iter(f"{_MAIN}sheet"):
-            target = targets.get(sheet.get(f"{_REL}id"), "")
+            target = targets.get(sheet.get(f"{_REL}id"), "").replace("\\", "/")
             if not target:
                 continue
             part = (
@@ -128,7 +159,9 @@ class Package:
                 if target.startswith("/")
                 else posixpath.normpath(posixpath.join(base, target))
             )
-            parts[sheet.get("name", "")] = part
+            member = members.get(part.lower())
+            if member is not None:
+                parts[sheet.get("name", "")] = member
         return cls(path, parts)
 
     def extent(self, sheet: str) -> Extent | None:
@@ -175,14 +208,6 @@ class Package:
                     if cell is not None and cell.row < max_row:
                         found.append(cell)
         return found
-
-
-def _workbook_part(archive: zipfile.ZipFile) -> str:
-    for name in archive.namelist():
-        lowered = name.lower()
-        if lowered.startswith("xl/workbook") and lowered.endswith(".xml"):
-            return name
-    raise KeyError("xl/workbook.xml")
 
 
 def _read_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

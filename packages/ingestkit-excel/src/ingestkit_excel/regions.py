@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import repeat
 
+from ingestkit_core.tables import is_null_marker, strip_leaders, text_date, text_number
 from ingestkit_excel.grid import BLANK, Merges, SheetGrid, Value
 from ingestkit_excel.headers import header_rows, is_header_row
 
@@ -72,8 +73,15 @@ MARKS = frozenset(
         "OK",
     }
 )
-NOTE_PREFIXES = ("note", "notes", "source", "*", "†", "nb", "n.b.", "disclaimer", "prepared by", "updated")
+NOTE_PREFIXES = (
+    "note", "notes", "source", "*", "†", "‡", "§", "nb", "n.b.", "disclaimer", "prepared by", "updated",
+    "footnote", "legend", "(1)", "(2)", "1)", "2)", "a)", "(a)", "¹", "²", "³",
+)  # fmt: skip
 NOTE_MIN_CHARS = 25
+MAX_PEELED = 12
+"""Rows of titles and metadata lines looked through above a block (statistics offices use ten)."""
+MAX_GAP = 2
+"""Blank rows a table may have inside it and still be one table."""
 
 
 class RegionKind(StrEnum):
@@ -97,6 +105,8 @@ class Region:
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
     header_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+    """What was done to the region before it was classified (rows peeled, rows joined)."""
 
     @property
     def height(self) -> int:
@@ -121,10 +131,11 @@ def analyse(grid: SheetGrid) -> Layout:
     if grid.rows:
         for region in _cut(grid, merges, 0, grid.height - 1, 0, grid.width - 1):
             found.extend(_refine(grid, merges, region))
-    found.sort(key=lambda region: (region.top, region.left))
+    found = _join(grid, merges, found)
     for region in found:
         if region.kind is RegionKind.TEXT and not region.reasons:
             _classify(grid, merges, region)
+            region.reasons.extend(region.notes)
     return Layout(grid, merges, found)
 
 
@@ -207,28 +218,220 @@ def _single_text(grid: SheetGrid, merges: Merges, row: int, left: int, right: in
     return value if isinstance(value, str) else None
 
 
+def _anchors(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> list[int]:
+    """Columns of the row's filled cells, each merged block counted once (at its anchor)."""
+    cols = _filled(grid, merges, row, left, right)
+    return [c for c in cols if not (merges and merges.covered(row, c))] if merges else cols
+
+
+def _label_value(grid: SheetGrid, row: int, cols: list[int], left: int) -> bool:
+    """Two cells, a text label in the block's first column then its value: a metadata line."""
+    label = grid.rows[row][cols[0]]
+    return len(cols) == 2 and cols[0] == left and isinstance(label, str) and len(label) <= 60
+
+
 def _refine(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
     pieces: list[Region] = []
     top, bottom = region.top, region.bottom
     if region.width >= 2:
-        # Title lines: one text cell per row above rows with several cells.
-        while top < bottom and _single_text(grid, merges, top, region.left, region.right) is not None:
-            if len(_filled(grid, merges, top + 1, region.left, region.right)) < 2:
-                break
-            pieces.append(_text_region(top, region, RegionKind.TITLE, "one text cell above a wider block"))
-            top += 1
-        # Notes: long or note-like single text cells under the block.
-        while bottom > top:
-            text = _single_text(grid, merges, bottom, region.left, region.right)
-            if text is None or not _note_like(text):
-                break
-            pieces.append(
-                _text_region(bottom, region, RegionKind.TEXT, "one note-like text cell below a block")
-            )
-            bottom -= 1
+        top = _peel_top(grid, merges, region, pieces)
+        bottom = _peel_bottom(grid, merges, region, top, pieces)
     body = Region(top, region.left, bottom, region.right)
+    if top != region.top or bottom != region.bottom:
+        peeled = []
+        if top != region.top:
+            peeled.append(f"sheet rows {_rows(grid, region.top, top - 1)} peeled above as title/metadata")
+        if bottom != region.bottom:
+            peeled.append(f"sheet rows {_rows(grid, bottom + 1, region.bottom)} peeled below as notes")
+        body.notes.extend(peeled)
     pieces.extend(_split_stacked(grid, merges, body))
     return pieces
+
+
+def _rows(grid: SheetGrid, first: int, last: int) -> str:
+    a, b = first + grid.origin_row + 1, last + grid.origin_row + 1
+    return str(a) if a == b else f"{a}-{b}"
+
+
+def _peel_top(grid: SheetGrid, merges: Merges, region: Region, pieces: list[Region]) -> int:
+    """Title lines, full-width banners and label/value metadata rows above a wider block.
+
+    One text cell per row is a title (a merged banner spanning the width counts as one
+    cell); two cells are a metadata line, but only above a block of at least three
+    columns, so a two-column table keeps its rows. Up to :data:`MAX_PEELED` rows.
+    """
+    left, right = region.left, region.right
+    counts: list[list[int]] = []
+    first_multi = first_wide = None
+    for row in range(region.top, min(region.bottom, region.top + MAX_PEELED) + 1):
+        cols = _anchors(grid, merges, row, left, right)
+        counts.append(cols)
+        if len(cols) >= 2 and first_multi is None:
+            first_multi = row
+        if len(cols) >= 3:
+            first_wide = row
+            break
+    if first_multi is None:
+        return region.top
+    body = first_multi
+    if first_wide is not None and all(
+        len(counts[row - region.top]) == 2 and _label_value(grid, row, counts[row - region.top], left)
+        for row in range(first_multi, first_wide)
+    ):
+        body = first_wide
+    top = region.top
+    while top < body:
+        cols = counts[top - region.top]
+        title = len(cols) == 1 and isinstance(grid.rows[top][cols[0]], str)
+        if not (title or (len(cols) == 2 and body == first_wide)):
+            break
+        top += 1
+    if top != body:
+        return region.top  # something else above the block (a lone number): leave it whole
+    form_start: int | None = None
+    for row in range(region.top, top):
+        if len(counts[row - region.top]) == 2:
+            form_start = row if form_start is None else form_start
+            continue
+        if form_start is not None:
+            pieces.append(_metadata_region(form_start, row - 1, region))
+            form_start = None
+        pieces.append(_text_region(row, region, RegionKind.TITLE, "one text cell above a wider block"))
+    if form_start is not None:
+        pieces.append(_metadata_region(form_start, top - 1, region))
+    return top
+
+
+def _metadata_region(first: int, last: int, region: Region) -> Region:
+    return Region(
+        first, region.left, last, region.right, RegionKind.FORM, 0.8, ["label/value lines above a table"]
+    )
+
+
+def _peel_bottom(grid: SheetGrid, merges: Merges, region: Region, top: int, pieces: list[Region]) -> int:
+    """Notes, footnotes and legend lines (``s: | Suppressed``) under a block."""
+    bottom = region.bottom
+    wide = region.width >= 3
+    while bottom > top + 1:
+        cols = _anchors(grid, merges, bottom, region.left, region.right)
+        values = [grid.rows[bottom][c] for c in cols]
+        if not values or not all(isinstance(value, str) for value in values):
+            break
+        first = str(values[0]).strip()
+        legend = len(first) <= 6 or first.endswith((":", "=", "：")) or _note_like(first)
+        if len(values) == 1 and (_note_like(first) or (wide and cols[0] == region.left)):
+            reason = "one note-like text cell below a block"
+        elif len(values) == 2 and wide and legend:
+            reason = "a legend line (symbol and meaning) below a block"
+        else:
+            break
+        pieces.append(_text_region(bottom, region, RegionKind.TEXT, reason))
+        bottom -= 1
+    return bottom
+
+
+def _join(grid: SheetGrid, merges: Merges, regions: list[Region]) -> list[Region]:
+    """Join a table's parts split by blank rows, and its section-label rows, into one region.
+
+    A block joins the undecided block above it when it sits within the same columns no
+    more than :data:`MAX_GAP` blank rows lower, has no header row of its own, and its
+    columns keep the kinds of the rows above (numbers under numbers). A one-cell text
+    row between two such parts is a section label ("2019", "Energy Taxes") and joins too.
+    """
+    regions.sort(key=lambda region: (region.top, region.left))
+    out: list[Region] = []
+    index = 0
+    while index < len(regions):
+        current = regions[index]
+        index += 1
+        if (
+            current.reasons
+            or current.width < 2
+            or not is_header_row(grid, merges, current.top, current.left, current.right)
+        ):
+            out.append(current)
+            continue
+        kinds = _kinds(grid, current.top + 1, current.bottom, current.left, current.right)
+        while index < len(regions):
+            candidate = regions[index]
+            label: Region | None = None
+            if _single_row_label(grid, merges, candidate) and index + 1 < len(regions):
+                label, candidate = candidate, regions[index + 1]
+            gap_from = (label or candidate).top - current.bottom - 1
+            if not (0 < gap_from <= MAX_GAP or (label is not None and gap_from == 0)):
+                break
+            if label is not None and not (current.left <= label.left and label.right <= current.right):
+                break
+            if candidate.reasons or candidate.top - (label or current).bottom - 1 > MAX_GAP:
+                break
+            if not (current.left <= candidate.left and candidate.right <= current.right):
+                break
+            # A narrower block joins only from the table's first column (a row whose
+            # other cells are empty), never as a stray cell somewhere under it.
+            narrow = candidate.width * 2 < current.width
+            if (narrow and candidate.left != current.left) or is_header_row(
+                grid, merges, candidate.top, candidate.left, candidate.right
+            ):
+                break
+            theirs = _kinds(grid, candidate.top, candidate.bottom, current.left, current.right)
+            if not _compatible(kinds, theirs):
+                break
+            joined_from = (label or candidate).top
+            current.notes.append(
+                f"sheet rows {_rows(grid, joined_from, candidate.bottom)} joined across blank rows"
+                + (f" (section label {_rows(grid, label.top, label.top)})" if label else "")
+            )
+            current.bottom = candidate.bottom
+            kinds = [mine or other for mine, other in zip(kinds, theirs, strict=True)]
+            index += 2 if label is not None else 1
+        out.append(current)
+    return out
+
+
+def _single_row_label(grid: SheetGrid, merges: Merges, region: Region) -> bool:
+    if region.height != 1 or region.reasons:
+        return False
+    cols = _anchors(grid, merges, region.top, region.left, region.right)
+    return len(cols) == 1 and isinstance(grid.rows[region.top][cols[0]], str | int | float)
+
+
+def _kind_of(value: Value) -> str | None:
+    if value == BLANK:
+        return None
+    if isinstance(value, str):
+        if is_null_marker(value):
+            return None
+        if text_number(value) is not None:
+            return "number"
+        return "date" if text_date(value) is not None else "text"
+    if type(value) in (int, float):
+        return "number"
+    if isinstance(value, dt.date):
+        return "date"
+    return type(value).__name__
+
+
+def _kinds(grid: SheetGrid, top: int, bottom: int, left: int, right: int) -> list[str | None]:
+    """Each column's most common kind of value in rows top..bottom (sampled), None when empty."""
+    found: list[str | None] = []
+    last = min(bottom, top + SAMPLE_ROWS - 1)
+    for col in range(left, right + 1):
+        counts: dict[str, int] = {}
+        for row in range(top, last + 1):
+            kind = _kind_of(grid.rows[row][col])
+            if kind is not None:
+                counts[kind] = counts.get(kind, 0) + 1
+        found.append(max(counts, key=counts.__getitem__) if counts else None)
+    return found
+
+
+def _compatible(mine: list[str | None], theirs: list[str | None]) -> bool:
+    both = [(a, b) for a, b in zip(mine, theirs, strict=True) if a is not None and b is not None]
+    if not both:
+        return not any(mine)  # a header-only block takes any data below it
+    agree = sum(a == b for a, b in both)
+    typed = sum(a != "text" for a, _ in both)
+    return agree == len(both) or (typed and agree >= 0.8 * len(both))  # type: ignore[return-value]
 
 
 def _note_like(text: str) -> bool:
@@ -309,16 +512,34 @@ def _signals(grid: SheetGrid, merges: Merges, region: Region, first: int) -> _Si
             value = rows[row][col]
             if value == BLANK:
                 continue
-            present += 1
             if isinstance(value, str):
-                kind = "mark" if value.strip() in MARKS else "text"
+                stripped = value.strip()
+                if stripped in MARKS:
+                    kind = "mark"
+                elif is_null_marker(stripped):
+                    continue  # "no value" in a typed column says nothing about its type
+                elif text_number(stripped) is not None:
+                    kind = "number"
+                elif text_date(stripped) is not None:
+                    kind = "date"
+                else:
+                    kind = "text"
+                    text = strip_leaders(stripped)
+                    signals.text_cells += 1
+                    signals.text_chars += len(text)
+                    signals.long_text += len(text) > 60
                 marks += kind == "mark"
-                signals.text_cells += kind == "text"
-                signals.text_chars += len(value) if kind == "text" else 0
-                signals.long_text += len(value) > 60
+                signals.typed += kind in ("number", "date")
             else:
-                kind = "date" if isinstance(value, dt.date) else type(value).__name__
+                kind = (
+                    "date"
+                    if isinstance(value, dt.date)
+                    else "number"
+                    if type(value) in (int, float)
+                    else "other"
+                )
                 signals.typed += 1
+            present += 1
             kinds[kind] = kinds.get(kind, 0) + 1
         signals.data_cells += present
         signals.marks += marks
@@ -341,6 +562,11 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
         return
     corner_blank = grid.rows[top][left] == BLANK and not (merges and merges.covered(top, left))
     header = header_rows(grid, merges, top, region.bottom, left + 1 if corner_blank else left, right)
+    if corner_blank and any(grid.rows[row][left] != BLANK for row in range(top + 1, top + header)):
+        # The first column has its own label in a lower header row ("Name" under a blank):
+        # no blank corner, an ordinary header.
+        corner_blank = False
+        header = header_rows(grid, merges, top, region.bottom, left, right)
     first = top + max(header, 1)
     signals = _signals(grid, merges, region, first)
     cells = max(signals.data_cells, 1)
@@ -395,6 +621,19 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
                 min(confidence, 0.99),
                 f"{header} header row(s), {consistency:.0%} of columns keep one type, "
                 f"{typed_share:.0%} typed values",
+            )
+            return
+    if not header and region.height >= 2:
+        grid_signals = _signals(grid, merges, region, top)
+        typed_share = grid_signals.typed / max(grid_signals.data_cells, 1)
+        consistency = grid_signals.consistent_columns / max(grid_signals.columns, 1)
+        if typed_share >= 0.6 and consistency >= 0.8 and not grid_signals.long_text:
+            _decide(
+                region,
+                RegionKind.TABLE,
+                0.5 + 0.4 * typed_share,
+                f"no header row, but {typed_share:.0%} typed values and {consistency:.0%} of columns "
+                "keep one type: a headerless table (columns named column_1, column_2…)",
             )
             return
     reason = "long text" if avg_text > 60 else "no header over consistently typed columns"

@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ingestkit_core import DocumentError, ErrorCode
+from ingestkit_excel.ooxml import member_names, workbook_part
 from ingestkit_excel.options import ExcelOptions
 
 logger = logging.getLogger(__name__)
@@ -135,14 +136,16 @@ def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> WorkbookFormat:
         if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
             return WorkbookFormat.ODS
         raise DocumentError(f"not a spreadsheet: an OpenDocument {mimetype.decode(errors='replace')} file")
-    lowered = {name.lower() for name in names}
-    if "xl/workbook.xml" in lowered or any(
-        n.startswith("xl/workbook") and n.endswith(".xml") for n in lowered
-    ):
-        return WorkbookFormat.XLSX
-    if "xl/workbook.bin" in lowered:
-        return WorkbookFormat.XLSB
-    if "[content_types].xml" in lowered:
+    # The workbook part is found as the readers find it: through the package
+    # relationships, wherever it sits and whatever separator its name uses.
+    members = member_names(archive)
+    try:
+        part = workbook_part(archive, members)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
+        raise DocumentError(f"corrupt zip container: {exc}") from None
+    if part is not None:
+        return WorkbookFormat.XLSB if part.lower().endswith(".bin") else WorkbookFormat.XLSX
+    if "[content_types].xml" in members:
         raise DocumentError("not a spreadsheet: an Office Open XML package without a workbook")
     raise DocumentError("not a spreadsheet: a zip file that holds no workbook")
 

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import cast
 
@@ -25,8 +26,8 @@ from ingestkit_core import (
     TableColumn,
 )
 from ingestkit_core.models import Cell
-from ingestkit_core.tables import table_name, unique_names
-from ingestkit_excel.columns import TypedColumn, render, type_column
+from ingestkit_core.tables import TypedColumn, date_order, table_name, type_column, unique_names
+from ingestkit_excel.columns import render
 from ingestkit_excel.grid import BLANK, Value, cell_ref
 from ingestkit_excel.headers import column_names
 from ingestkit_excel.options import ExcelOptions
@@ -39,6 +40,7 @@ TOTAL_LABEL = re.compile(
 )
 LABEL_COLUMNS = 3
 """Totals labels are looked for in the first few columns of a table."""
+SECTION_COLUMN = "Section"
 DISTINCT_LISTED = 12
 EXAMPLES = 5
 
@@ -65,15 +67,21 @@ def build_table(
     headers = column_names(grid, merges, region.top, region.header_rows, region.left, region.right)
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
+    rows, numbers, sections = _body(rows, first)
+    if sections is not None:
+        # Section-label rows ("2019", "Energy Taxes") become a column of the rows under them.
+        headers = [*headers, SECTION_COLUMN]
+        rows = [[*row, label] for row, label in zip(rows, sections, strict=True)]
     cells_by_column = list(zip(*rows, strict=True))
     totals = _totals(rows, cells_by_column) if options.exclude_totals else []
-    sheet_rows = [grid.origin_row + first + index + 1 for index in totals]
+    sheet_rows = [grid.origin_row + numbers[index] + 1 for index in totals]
     if totals:
         dropped = set(totals)
         rows = [row for index, row in enumerate(rows) if index not in dropped]
         cells_by_column = list(zip(*rows, strict=True))
+    day_first = date_order(cells_by_column)
     typed = (
-        [type_column(column) for column in cells_by_column]
+        [type_column(column, day_first=day_first) for column in cells_by_column]
         if rows
         else [TypedColumn("text", []) for _ in headers]
     )
@@ -97,8 +105,11 @@ def build_table(
     notes: list[str] = []
     warnings: list[IngestError] = []
     for index, sheet_row in zip(totals, sheet_rows, strict=True):
-        label = next((render(v) for v in rows_label(layout, region, first + index)), "totals")
+        label = next((render(v) for v in rows_label(layout, region, numbers[index])), "totals")
         notes.append(f"row {sheet_row} ({label!r}) excluded from the data as a totals row")
+    if sections is not None:
+        notes.append(f"section-label rows became the column {SECTION_COLUMN!r}")
+    notes.extend(_typing_notes(columns, typed))
     if totals:
         warnings.append(
             IngestError.of(
@@ -124,7 +135,58 @@ def build_table(
     return BuiltTable(artifact, blocks, warnings, sheet_rows)
 
 
+def _body(rows: list[list[Value]], first: int) -> tuple[list[list[Value]], list[int], list[Value] | None]:
+    """Data rows without blank rows and section-label rows, each row's grid index, and the
+    section label of each row (``None`` when the table has no section rows)."""
+    width = len(rows[0]) if rows else 0
+    blanks = list(map(list.count, rows, repeat(BLANK)))
+    if width < 3 or (width - 1 not in blanks and width not in blanks):
+        return rows, list(range(first, first + len(rows))), None
+    kept: list[list[Value]] = []
+    numbers: list[int] = []
+    labels: list[Value] = []
+    label: Value = BLANK
+    found = False
+    for index, (row, blank) in enumerate(zip(rows, blanks, strict=True)):
+        if blank == width:
+            continue
+        if blank == width - 1 and _section_label(row[0]):
+            label, found = row[0], True
+            continue
+        kept.append(row)
+        numbers.append(first + index)
+        labels.append(label)
+    return kept, numbers, labels if found else None
+
+
+def _section_label(value: Value) -> bool:
+    if type(value) is str:
+        return value != BLANK
+    return type(value) in (int, float) and float(value).is_integer() and 1900 <= value <= 2100  # type: ignore[arg-type,operator]
+
+
+def _typing_notes(columns: list[TableColumn], typed: list[TypedColumn]) -> list[str]:
+    """What typing did that a reader of the table should know: markers read as NULL,
+    values that did not fit their column's type, text read as numbers or dates."""
+    notes = []
+    for column, values in zip(columns, typed, strict=True):
+        label = column.source_name or column.name
+        if values.markers:
+            listed = ", ".join(f"{marker!r} x{count}" for marker, count in sorted(values.markers.items()))
+            notes.append(f"{label}: null markers read as NULL ({listed})")
+        if values.exceptions:
+            shown = ", ".join(repr(text) for _, text in values.exceptions[:EXAMPLES])
+            notes.append(
+                f"{label}: {len(values.exceptions)} value(s) that are not {column.type} "
+                f"stored as NULL ({shown})"
+            )
+        if values.converted:
+            notes.append(f"{label}: {values.converted} value(s) written as text read as {column.type}")
+    return notes
+
+
 def rows_label(layout: Layout, region: Region, row: int) -> list[str]:
+    """The first text of a grid row within the region."""
     cells = layout.grid.rows[row][region.left : region.right + 1]
     return [value for value in cells if isinstance(value, str) and value != BLANK][:1]
 
