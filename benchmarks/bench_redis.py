@@ -83,7 +83,7 @@ def batch_seconds(backend: ExecutionBackend, paths: list[Path], options: Process
 
 def with_fleet(url: str, workers: int, concurrency: int, run: Callable[[RedisExecutionBackend], T]) -> T:
     prefix = unique_prefix("bench")
-    fleet = WorkerFleet(url, prefix, concurrency=concurrency, lease_s=10)
+    fleet = WorkerFleet(url, prefix, workers=concurrency, lease_s=10)
     try:
         fleet.start(workers)
         with RedisExecutionBackend(url=url, prefix=prefix, timeout_s=300) as backend:

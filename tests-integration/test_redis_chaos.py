@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from ingestkit_core import Ingestor, ProcessingResult, Router, SQLiteStore
-from ingestkit_core.execution.broker import GROUP, Broker
-from ingestkit_core.execution.redis import RedisExecutionBackend
+from ingestkit_core.execution.redis import Broker, RedisExecutionBackend, RedisExecutionOptions
+from ingestkit_core.execution.redis.keys import GROUP
 from ingestkit_testkit import TestkitOptions, write_case
 from ingestkit_testkit.fleet import WorkerFleet, purge_prefix, unique_prefix
 
@@ -68,11 +68,11 @@ def run_chaos(tmp_path: Path, redis_url: str, *, documents: int, kills: int, eve
     store = SQLiteStore(tmp_path / "chaos.db")
     report = ChaosReport()
     results: list[ProcessingResult] = []
-    broker = Broker.connect(redis_url, prefix)
+    broker = Broker.connect(RedisExecutionOptions(url=redis_url, prefix=prefix))
     backend = RedisExecutionBackend(
         url=redis_url, prefix=prefix, timeout_s=30, max_attempts=8, retry_backoff_s=0.1
     )
-    fleet = WorkerFleet(redis_url, prefix, concurrency=2, lease_s=LEASE_S)
+    fleet = WorkerFleet(redis_url, prefix, workers=2, lease_s=LEASE_S)
     try:
         fleet.start(3)
         ingestor = Ingestor([Router(TestkitOptions())], execution=backend, store=store)

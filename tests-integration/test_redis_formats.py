@@ -51,7 +51,7 @@ def comparable(result: ProcessingResult) -> dict[str, object]:
 def fleet(redis_url: str) -> Iterator[WorkerFleet]:
     prefix = unique_prefix("formats")
     purge_prefix(redis_url, prefix)
-    with WorkerFleet(redis_url, prefix, concurrency=2, lease_s=5) as workers:
+    with WorkerFleet(redis_url, prefix, workers=2, lease_s=5) as workers:
         workers.start()
         yield workers
     purge_prefix(redis_url, prefix)
@@ -61,7 +61,7 @@ def fleet(redis_url: str) -> Iterator[WorkerFleet]:
 def test_pdf_and_workbook_match_a_local_run(fleet: WorkerFleet, tmp_path: Path, transfer: str) -> None:
     files = {"pdf": write_pdf(tmp_path / "policy.pdf"), "excel": write_workbook(tmp_path / "orders.xlsx")}
     options = {name: get_processor(name).options_model(processor=name) for name in files}
-    with LocalExecutionBackend(strategy="process", max_workers=2) as local:
+    with LocalExecutionBackend(strategy="process", workers=2) as local:
         expected = {
             name: local.get_result(local.submit(path, options[name]), 120) for name, path in files.items()
         }

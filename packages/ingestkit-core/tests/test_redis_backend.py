@@ -10,9 +10,9 @@ import pytest
 import redis
 
 from ingestkit_core import ErrorCode, ExecutionError, Ingestor, JobState, ResultStatus, Router, SQLiteStore
-from ingestkit_core.execution.broker import Broker, redact
 from ingestkit_core.execution.local import LocalExecutionBackend
-from ingestkit_core.execution.redis import RedisExecutionBackend
+from ingestkit_core.execution.redis import Broker, RedisExecutionBackend, RedisExecutionOptions
+from ingestkit_core.execution.redis.keys import redact
 from ingestkit_core.models import ProcessingResult
 from ingestkit_testkit import TestkitOptions
 from ingestkit_testkit.fleet import WorkerFleet, purge_prefix, unique_prefix
@@ -29,7 +29,7 @@ Case = Callable[..., Path]
 @pytest.fixture
 def fleet(redis_url: str, prefix: str) -> Iterator[WorkerFleet]:
     """Workers on ``prefix``, started by the test (``fleet.start()``), always stopped."""
-    with WorkerFleet(redis_url, prefix, concurrency=1, lease_s=2.0) as workers:
+    with WorkerFleet(redis_url, prefix, workers=1, lease_s=2.0) as workers:
         yield workers
 
 
@@ -59,7 +59,7 @@ def test_result_is_the_same_as_a_local_run_by_path_and_inline(
     path = case(
         "handbook", "ok", text=TEXT, table={"name": "staff", "columns": [["name", "text"]], "rows": [["Ann"]]}
     )
-    with LocalExecutionBackend(strategy="process", max_workers=1) as local:
+    with LocalExecutionBackend(strategy="process", workers=1) as local:
         expected = local.get_result(local.submit(path, OPTIONS), 30)
     fleet.start()
     by_path = client(file_transfer="path")
@@ -93,9 +93,9 @@ def test_inline_content_reaches_a_worker_without_the_file(
 def test_inline_size_cap(client: Callable[..., RedisExecutionBackend], case: Case, redis_url: str) -> None:
     path = case("big", "ok", text="x" * 200)
     with pytest.raises(ExecutionError) as raised:
-        client(file_transfer="inline", inline_max_bytes=100).submit(path, OPTIONS)
+        client(file_transfer="inline", inline_max_mb=100 / (1 << 20)).submit(path, OPTIONS)
     assert raised.value.code is ErrorCode.E_FILE_TOO_LARGE
-    auto = client(file_transfer="auto", inline_max_bytes=100)
+    auto = client(file_transfer="auto", inline_max_mb=100 / (1 << 20))
     job_id = auto.submit(path, OPTIONS)
     [(blob, source)] = auto.broker.job_fields([job_id], "blob", "source")
     assert blob == "", "auto sends files over the cap by path"
@@ -228,7 +228,7 @@ def test_a_worker_rejects_a_job_for_a_processor_it_does_not_run(
     backend = client()
     job_id = backend.submit(path, OPTIONS)
     backend.cancel(job_id)
-    broker = Broker.connect(redis_url, prefix)
+    broker = Broker.connect(RedisExecutionOptions(url=redis_url, prefix=prefix))
     [(job_json,)] = broker.job_fields([job_id], "job")
     assert job_json is not None
     forged = job_json.replace('"processor":"testkit"', '"processor":"ghost"')

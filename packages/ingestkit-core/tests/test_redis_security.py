@@ -123,7 +123,7 @@ def test_jobs_run_with_a_password_and_over_tls(
 ) -> None:
     url = secure_redis[transport]
     path = case("doc", "ok", text="Reached over a secured connection.")
-    with WorkerFleet(url, "ikt-secure", concurrency=1) as fleet:
+    with WorkerFleet(url, "ikt-secure", workers=1) as fleet:
         fleet.start()
         with RedisExecutionBackend(url=url, prefix="ikt-secure") as backend:
             result = backend.get_result(backend.submit(path, TestkitOptions()), timeout=60)

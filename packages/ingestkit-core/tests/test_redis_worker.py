@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingestkit_core import JobState, ResultStatus, SQLiteStore
-from ingestkit_core.execution import operations
-from ingestkit_core.execution.broker import Broker
-from ingestkit_core.execution.redis import RedisExecutionBackend
+from ingestkit_core.execution.redis import Broker, RedisExecutionBackend, RedisExecutionOptions, operations
 from ingestkit_testkit import TestkitOptions, write_case
 from ingestkit_testkit.fleet import WorkerFleet, worker_command
 
@@ -26,7 +24,7 @@ Case = Callable[..., Path]
 
 @pytest.fixture
 def fleet(redis_url: str, prefix: str) -> Iterator[WorkerFleet]:
-    with WorkerFleet(redis_url, prefix, concurrency=1, lease_s=LEASE_S) as workers:
+    with WorkerFleet(redis_url, prefix, workers=1, lease_s=LEASE_S) as workers:
         yield workers
 
 
@@ -40,7 +38,7 @@ def backend(redis_url: str, prefix: str) -> Iterator[RedisExecutionBackend]:
 
 @pytest.fixture
 def broker(redis_url: str, prefix: str) -> Iterator[Broker]:
-    connected = Broker.connect(redis_url, prefix)
+    connected = Broker.connect(RedisExecutionOptions(url=redis_url, prefix=prefix))
     yield connected
     connected.close()
 
@@ -96,7 +94,7 @@ def test_corrupt_document_fails_once_without_retry(
 def test_crashing_parser_is_retried_and_memory_cap_is_enforced(
     fleet: WorkerFleet, backend: RedisExecutionBackend, case: Case
 ) -> None:
-    fleet.start(extra_args=("--max-memory-mb", "150"))
+    fleet.start(options={"max_memory_mb": 150})
     crash = backend.submit(case("crash", "segfault"), OPTIONS)
     hog = backend.submit(case("hog", "memory", mb=400), OPTIONS)
     fine = backend.submit(case("fine", "ok", text="Still fine."), OPTIONS)
@@ -146,7 +144,7 @@ def test_sigterm_lets_the_running_job_finish(
 def test_sigterm_hands_back_a_job_that_outlasts_the_grace_period(
     fleet: WorkerFleet, backend: RedisExecutionBackend, broker: Broker, case: Case
 ) -> None:
-    [leaving] = fleet.start(extra_args=("--shutdown-grace", "0.3"))
+    [leaving] = fleet.start(options={"shutdown_grace_s": 0.3})
     job_id = backend.submit(case("long", "sleep", seconds=2.0), OPTIONS)
     while backend.status(job_id).state is not JobState.RUNNING:
         time.sleep(0.02)

@@ -1,12 +1,17 @@
-"""Real ``ingestkit worker`` processes on a private Redis key prefix, for tests and benchmarks.
+"""Real worker processes on a private Redis key prefix, for tests and benchmarks.
 
-Each worker runs in its own session (process group), so killing the group takes its
-parse children with it, as losing a machine would, and nothing outlives :meth:`stop`.
+Each worker is a :class:`~ingestkit_core.execution.redis.Worker` in a process of its
+own session (process group), so killing the group takes its parse children with it, as
+losing a machine would, and nothing outlives :meth:`WorkerFleet.stop`. Workers are
+configured with the options models themselves (``python -m ingestkit_testkit.fleet``),
+the same objects ``ingestkit worker`` builds from its flags. Test workers serve the
+testkit processor and read paths under the system's temporary folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -17,9 +22,10 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from ingestkit_core.execution.redis import RedisExecutionBackend
+from ingestkit_core.errors import IngestkitError
+from ingestkit_core.execution.redis import RedisExecutionBackend, RedisExecutionOptions, WorkerOptions
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -68,51 +74,80 @@ def purge_prefix(url: str, prefix: str) -> int:
 
 
 def worker_command() -> list[str]:
+    """The ``ingestkit`` command line (for tests of the CLI itself)."""
     script = Path(sys.executable).with_name("ingestkit")
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from ingestkit_core.cli import main; main()"]
 
 
+def serve(redis_json: str, worker_json: str) -> int:
+    """Run one worker until SIGTERM; the body of a fleet process."""
+    from ingestkit_core.execution.redis import Worker
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        worker = Worker(
+            RedisExecutionOptions.model_validate_json(redis_json),
+            WorkerOptions.model_validate_json(worker_json),
+        )
+        worker.install_signal_handlers()
+        worker.run()
+    except IngestkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 class WorkerFleet:
-    """Start, kill and stop worker subprocesses serving one prefix."""
+    """Start, kill and stop worker subprocesses serving one prefix.
+
+    ``workers`` is each process's number of slots; ``worker_options`` are further
+    :class:`WorkerOptions` fields (``start(options=...)`` overrides them per process).
+    """
 
     def __init__(
         self,
         url: str,
         prefix: str,
         *,
-        concurrency: int = 2,
+        workers: int = 2,
         lease_s: float = 2.0,
-        extra_args: tuple[str, ...] = (),
+        redis_options: dict[str, Any] | None = None,
+        **worker_options: Any,
     ) -> None:
         self.url = url
         self.prefix = prefix
-        self.concurrency = concurrency
-        self.lease_s = lease_s
-        self.extra_args = extra_args
+        self.redis = RedisExecutionOptions(url=url, prefix=prefix, lease_s=lease_s, **(redis_options or {}))
+        self.worker_options: dict[str, Any] = {
+            "workers": workers,
+            "include_test_processors": True,
+            "allow_paths": (Path(tempfile.gettempdir()).resolve(),),
+            "shutdown_grace_s": 25.0,
+            **worker_options,
+        }
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs = Path(tempfile.mkdtemp(prefix="ingestkit-fleet-"))
 
+    @property
+    def lease_s(self) -> float:
+        return self.redis.lease_s
+
     def start(
-        self, count: int = 1, *, wait: bool = True, extra_args: tuple[str, ...] = ()
+        self, count: int = 1, *, wait: bool = True, options: dict[str, Any] | None = None
     ) -> list[subprocess.Popen[bytes]]:
+        worker = WorkerOptions.model_validate({**self.worker_options, **(options or {})})
         started = []
         for _ in range(count):
             log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
             command = [
-                *worker_command(),
-                "worker",
-                "--redis-url",
-                self.url,
-                "--prefix",
-                self.prefix,
-                "--concurrency",
-                str(self.concurrency),
-                "--lease",
-                str(self.lease_s),
-                *self.extra_args,
-                *extra_args,
+                sys.executable,
+                "-m",
+                "ingestkit_testkit.fleet",
+                self.redis.model_dump_json(),
+                worker.model_dump_json(),
             ]
             proc = subprocess.Popen(
                 command,
@@ -133,7 +168,7 @@ class WorkerFleet:
 
         client = redis.Redis.from_url(self.url, decode_responses=True)
         try:
-            ids = client.zrange(f"{self.prefix}:workers", 0, -1)
+            ids = cast(list[str], client.zrange(f"{self.prefix}:workers", 0, -1))
             return {
                 int(worker_id.split(":")[-2])
                 for worker_id in ids
@@ -210,7 +245,7 @@ class FleetBackend(RedisExecutionBackend):
     def __init__(self, fleet: WorkerFleet, **options: Any) -> None:
         purge_prefix(fleet.url, fleet.prefix)
         self.fleet = fleet
-        super().__init__(url=fleet.url, prefix=fleet.prefix, **options)
+        super().__init__(fleet.redis, **options)
 
     def close(self) -> None:
         try:
@@ -222,20 +257,22 @@ class FleetBackend(RedisExecutionBackend):
 
 def redis_backend(
     *,
-    max_workers: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
+    processes: int = 1,
     lease_s: float = 2.0,
     url: str | None = None,
     **options: Any,
 ) -> FleetBackend:
-    """A :class:`FleetBackend` on a fresh prefix with ``workers`` processes of ``max_workers`` slots."""
-    fleet = WorkerFleet(
-        url or test_redis_url(), unique_prefix(), concurrency=max_workers or 2, lease_s=lease_s
-    )
+    """A :class:`FleetBackend` on a fresh prefix: ``processes`` workers of ``workers`` slots each."""
+    fleet = WorkerFleet(url or test_redis_url(), unique_prefix(), workers=workers or 2, lease_s=lease_s)
     backend = FleetBackend(fleet, **options)
     try:
-        fleet.start(workers)
+        fleet.start(processes)
     except BaseException:
         backend.close()
         raise
     return backend
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1], sys.argv[2]))

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
     PlainSerializer,
+    PlainValidator,
     ValidationError,
 )
 
@@ -54,16 +54,20 @@ def path_to_wire(path: str) -> str | dict[str, str]:
     return path
 
 
-def path_from_wire(value: Any) -> Any:
+def path_from_wire(value: Any) -> str:
+    # A plain validator: pydantic's own str check refuses the lone surrogates that carry
+    # undecodable bytes of a file name.
     if isinstance(value, dict) and set(value) == {"bytes_b64"} and isinstance(value["bytes_b64"], str):
         try:
             return os.fsdecode(base64.b64decode(value["bytes_b64"], validate=True))
         except (binascii.Error, ValueError):
             raise ValueError("bytes_b64 is not base64") from None
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise ValueError("a path must be a non-empty string without NUL")
     return value
 
 
-WirePath = Annotated[str, BeforeValidator(path_from_wire), PlainSerializer(path_to_wire, when_used="json")]
+WirePath = Annotated[str, PlainValidator(path_from_wire), PlainSerializer(path_to_wire, when_used="json")]
 
 
 class Job(BaseModel):
@@ -72,7 +76,7 @@ class Job(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=ID_PATTERN)
-    path: WirePath = Field(min_length=1)
+    path: WirePath
     processor: str = Field(pattern=PROCESSOR_PATTERN)
     options: dict[str, JsonValue]
     timeout_s: float | None = Field(default=None, gt=0)

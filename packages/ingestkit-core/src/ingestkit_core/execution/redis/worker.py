@@ -1,0 +1,480 @@
+"""``ingestkit worker``: take jobs from Redis, parse them in child processes, publish results.
+
+The main thread reads jobs (reclaimed ones first, then new ones) while it has free
+slots. Each job runs in a :class:`~ingestkit_core.execution.local.LocalExecutionBackend`
+child process, which enforces the time limit and memory cap by killing the child, so
+a parser that hangs or spins cannot stop this process from renewing its leases. A
+heartbeat thread renews the lease of every job held, every ``min(1, lease_s / 4)``
+seconds, and stops the parse of a job that was cancelled or that another worker has
+reclaimed. A thread per slot waits for each parse and publishes its outcome.
+
+A job is checked before it runs (:mod:`.spec`, :mod:`.intake`): one that cannot run as
+sent is dead-lettered with a code and the worker goes on. Redis going away is retried
+for ``reconnect_s``; after that :meth:`Worker.run` raises ``E_EXECUTION_UNAVAILABLE``.
+
+Stopping (SIGTERM or SIGINT): no new jobs; running ones get ``shutdown_grace_s`` to
+finish, then are killed and handed back to the queue without using up an attempt. A
+second signal hands them back at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ingestkit_core.errors import ConfigError, ErrorCode, ExecutionError, IngestkitError
+from ingestkit_core.execution.job import ID_PATTERN
+from ingestkit_core.execution.local import LocalExecutionBackend, LocalExecutionOptions
+from ingestkit_core.execution.redis.broker import Broker
+from ingestkit_core.execution.redis.intake import Intake
+from ingestkit_core.execution.redis.options import RedisExecutionOptions, WorkerOptions
+from ingestkit_core.execution.redis.spec import JobRefused, JobSpec, read_spec, result_to_json
+from ingestkit_core.execution.redis.verdicts import (
+    Delivery,
+    Outcome,
+    Published,
+    RenewVerdict,
+    RunOutcome,
+    StartVerdict,
+)
+from ingestkit_core.execution.retry import backoff
+from ingestkit_core.models import IngestError, ProcessingResult, ResultStatus
+from ingestkit_core.processor import ProcessorOptions
+from ingestkit_core.registry import get_processor, is_discoverable, processors
+
+logger = logging.getLogger(__name__)
+
+PROMOTE_EVERY_S = 0.5
+FORGET_CONSUMERS_EVERY_S = 60.0
+# The hash fields kept in a dead letter, so `queue retry` can queue the job again.
+SPEC_FIELDS = ("job", "path", "processor", "source", "blob", "max_attempts", "backoff_s", "backoff_max_s",
+               "ttl", "submitted_at")  # fmt: skip
+
+
+def is_test_processor(name: str) -> bool:
+    """Processors made for tests (they crash or hang on request) declare ``test_only``."""
+    return bool(getattr(get_processor(name), "test_only", False))
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+@dataclass(eq=False)
+class _Run:
+    """One job held by this worker, from its start script to its published outcome."""
+
+    delivery: Delivery
+    fields: dict[str, str]
+    spec: JobSpec | None  # None: the record could not be read as a job
+    attempt: int
+    started_at: float = field(default_factory=time.time)
+    local_id: str = ""
+    folder: Path | None = None
+    abandoned: bool = False  # cancelled, or reclaimed by another worker
+    hand_back: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.spec.job.path if self.spec else self.fields.get("path", "")
+
+    @property
+    def processor(self) -> str:
+        return self.spec.processor if self.spec else self.fields.get("processor", "")
+
+
+class Worker:
+    def __init__(
+        self,
+        redis: RedisExecutionOptions | None = None,
+        options: WorkerOptions | None = None,
+        processor_options: Mapping[str, ProcessorOptions] | None = None,
+    ) -> None:
+        self.redis = redis or RedisExecutionOptions()
+        self.options = options or WorkerOptions()
+        self.processors = self._resolve_processors()
+        self.slots = self.options.slots
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.beat_s = min(1.0, self.redis.lease_s / 4)
+        if self.options.scratch_dir is not None:
+            self.options.scratch_dir.mkdir(parents=True, exist_ok=True)
+        self._scratch = Path(tempfile.mkdtemp(prefix="ingestkit-worker-", dir=self.options.scratch_dir))
+        self.intake = Intake(self.options, self.processors, processor_options or {}, self._scratch)
+        self.broker = Broker.connect(self.redis)
+        self.queues = [self.broker.keys.queue(name) for name in self.processors]
+        self._lock = threading.Lock()
+        self._running: dict[str, _Run] = {}
+        self._slot_freed = threading.Event()
+        self._stopping = threading.Event()
+        self._hand_back_now = threading.Event()
+        self._beat_stop = threading.Event()
+        self._local = LocalExecutionBackend(
+            LocalExecutionOptions(
+                strategy="process",
+                workers=self.slots,
+                timeout_s=None,
+                max_memory_mb=self.options.max_memory_mb,
+                max_tasks_per_child=self.options.max_tasks_per_child,
+            )
+        )
+        self._done = 0
+        self._collectors = ThreadPoolExecutor(self.slots, thread_name_prefix="ingestkit-collect")
+        self._heartbeat = threading.Thread(target=self._beat_loop, name="ingestkit-heartbeat", daemon=True)
+
+    def _resolve_processors(self) -> list[str]:
+        installed = sorted(name for name in processors() if is_discoverable(name))
+        names = self.options.processors
+        if names is None:
+            served = [
+                n for n in installed if self.options.include_test_processors or not is_test_processor(n)
+            ]
+            if not served:
+                raise ConfigError("no processors are installed: this worker would have nothing to run")
+            return served
+        unknown = sorted(set(names) - set(installed))
+        if unknown:
+            raise ConfigError(
+                f"processor(s) {', '.join(unknown)} not installed here (installed: {', '.join(installed)})"
+            )
+        return sorted(set(names))
+
+    # Control.
+
+    def stop(self, *, hand_back_now: bool = False) -> None:
+        """Stop taking jobs; running ones finish within the grace period or are handed back."""
+        if hand_back_now:
+            self._hand_back_now.set()
+        self._stopping.set()
+        self._slot_freed.set()
+
+    def install_signal_handlers(self) -> None:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            again = self._stopping.is_set()
+            logger.info(
+                "worker %s: %s, %s",
+                self.id,
+                signal.Signals(signum).name,
+                "handing back running jobs now" if again else "finishing running jobs",
+            )
+            self.stop(hand_back_now=again)
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    # The main loop.
+
+    def run(self) -> None:
+        """Serve until stopped; raises ``ExecutionError`` when Redis stays away past ``reconnect_s``."""
+        try:
+            self.broker.ensure_groups(self.processors)
+            self._beat()
+            self._heartbeat.start()
+            logger.info(
+                "worker %s: serving %s from %s (prefix %s), %d slot(s), lease %.1fs",
+                self.id, ", ".join(self.processors), self.broker.redacted_url, self.redis.prefix,
+                self.slots, self.redis.lease_s,
+            )  # fmt: skip
+            self._serve()
+        except ExecutionError as exc:
+            logger.error("worker %s: %s", self.id, exc.message)
+            self.stop(hand_back_now=True)
+            raise
+        finally:
+            self._shutdown()
+
+    def _serve(self) -> None:
+        next_promote = next_reclaim = 0.0
+        next_forget = time.monotonic() + FORGET_CONSUMERS_EVERY_S
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now >= next_promote:
+                self.broker.promote_due_retries()
+                next_promote = now + PROMOTE_EVERY_S
+            if now >= next_forget:
+                self.broker.forget_departed_consumers(self.queues)
+                next_forget = now + FORGET_CONSUMERS_EVERY_S
+            free = self.slots - len(self._running)
+            if free <= 0:
+                self._slot_freed.wait(self.beat_s)
+                self._slot_freed.clear()
+                continue
+            deliveries = []
+            if now >= next_reclaim:
+                deliveries = self.broker.reclaim(self.queues, self.id, free, self.redis.lease_s)
+                next_reclaim = now + self.beat_s
+                for delivery in deliveries:
+                    logger.warning("job %s: reclaimed from a worker that stopped renewing", delivery.job_id)
+            if not deliveries:
+                deliveries = self.broker.read(self.queues, self.id, free, self.beat_s)
+            if deliveries:
+                self._dispatch(deliveries)
+
+    def _dispatch(self, deliveries: list[Delivery]) -> None:
+        # Ids come from the stream entry Redis wrote; one that could not name a key is buried.
+        usable = []
+        for delivery in deliveries:
+            if re.fullmatch(ID_PATTERN, delivery.job_id):
+                usable.append(delivery)
+            else:
+                self._bury(delivery, f"queue entry names no valid job id ({delivery.job_id[:80]!r})")
+        skipped = []
+        for delivery, started in zip(usable, self.broker.start(usable, self.id), strict=True):
+            if started.verdict is StartVerdict.BROKEN:
+                self._bury(delivery, "the job's record is not a job hash")
+                continue
+            if started.verdict not in (StartVerdict.RUN, StartVerdict.EXHAUSTED):
+                skipped.append(delivery)  # cancelled, expired or superseded: nothing to run
+                continue
+            fields = started.fields
+            refusal: JobRefused | None = None
+            try:
+                spec: JobSpec | None = read_spec(fields)
+            except JobRefused as exc:
+                spec, refusal = None, exc
+            attempt = spec.attempts if spec else _int(fields.get("attempts"))
+            run = _Run(delivery, fields, spec, attempt)
+            with self._lock:
+                self._running[delivery.entry] = run
+            if refusal is not None:
+                self._refuse(run, refusal)
+            elif started.verdict is StartVerdict.EXHAUSTED:
+                message = f"the worker running it was lost {run.attempt} time(s)"
+                self._complete(
+                    run, self._failure(run, ErrorCode.E_EXECUTION_CRASHED, message), exhausted=True
+                )
+            else:
+                self._launch(run, started.content)
+        if skipped:
+            self.broker.ack(skipped)
+
+    def _bury(self, delivery: Delivery, message: str) -> None:
+        logger.warning("queue entry %s: dead-lettered: %s", delivery.entry, message)
+        self.broker.bury(delivery, ErrorCode.E_JOB_INVALID, message)
+
+    def _refuse(self, run: _Run, refusal: JobRefused) -> None:
+        logger.warning("job %s: refused (%s): %s", run.delivery.job_id, refusal.code, refusal.message)
+        self._complete(run, self._failure(run, refusal.code, refusal.message), refused=True)
+
+    def _launch(self, run: _Run, content: bytes | None) -> None:
+        assert run.spec is not None
+        spec = run.spec
+        try:
+            options = self.intake.options_for(spec)
+            if spec.blob:
+                path = self.intake.write_inline(spec, run.delivery.entry, content)
+                run.folder = path.parent
+            else:
+                path = self.intake.source_path(spec)
+            run.local_id = self._local.submit(path, options, timeout_s=self.intake.timeout_for(spec))
+        except JobRefused as exc:
+            self._refuse(run, exc)
+            return
+        except IngestkitError as exc:
+            self._complete(run, self._failure(run, exc.code, exc.message))
+            return
+        except OSError as exc:
+            self._complete(
+                run, self._failure(run, ErrorCode.E_FILE_UNREADABLE, f"cannot stage the file: {exc}")
+            )
+            return
+        if run.abandoned:
+            self._local.cancel(run.local_id)
+        self._collectors.submit(self._collect, run)
+
+    def _collect(self, run: _Run) -> None:
+        try:
+            self._complete(run, self._local.get_result(run.local_id))
+        except Exception:
+            logger.exception("job %s %s: could not publish its outcome", run.delivery.job_id, run.path)
+            self._forget(run)
+
+    @staticmethod
+    def _failure(run: _Run, code: ErrorCode, message: str) -> ProcessingResult:
+        return ProcessingResult.failure(run.path or "?", run.processor or "?", IngestError.of(code, message))
+
+    # Publishing an outcome.
+
+    def _complete(
+        self, run: _Run, result: ProcessingResult, *, exhausted: bool = False, refused: bool = False
+    ) -> None:
+        spec = run.spec
+        if spec is not None:
+            result.path = spec.job.path
+            if os.path.isabs(spec.source):
+                result.source_uri = Path(spec.source).as_uri()
+        failed = result.status is ResultStatus.FAILED
+        first = result.errors[0] if failed and result.errors else None
+        retryable = first is not None and all(error.retryable for error in result.errors)
+        max_attempts = spec.max_attempts if spec else 1
+        code = first.code if first else ""
+        record: dict[str, Any] = {
+            "attempt": run.attempt,
+            "worker": self.id,
+            "started_at": run.started_at,
+            "ended_at": time.time(),
+            "code": code,
+            "message": first.message if first else "",
+        }
+        try:
+            # hand_back is set before the parse is killed: a parse that beat the kill
+            # still publishes its result.
+            if not refused and (
+                (run.hand_back and not result.ok) or (self._stopping.is_set() and retryable and not exhausted)
+            ):
+                record["outcome"] = RunOutcome.HANDED_BACK
+                verdict = self._publish(
+                    lambda budget: self.broker.release(run.delivery, self.id, record, budget)
+                )
+            elif spec is not None and retryable and not exhausted and run.attempt < max_attempts:
+                delay = backoff(run.attempt, spec.backoff_s, spec.backoff_max_s)
+                record["outcome"] = RunOutcome.RETRY
+                logger.warning(
+                    "job %s %s: attempt %d of %d failed with %s; retrying in %.1fs",
+                    run.delivery.job_id, run.path, run.attempt, max_attempts, code, delay,
+                )  # fmt: skip
+                verdict = self._finish(run, result, record, Outcome.RETRY, "queued", due=time.time() + delay)
+            elif retryable or refused:
+                record["outcome"] = RunOutcome.DEAD
+                if first is not None and not refused:
+                    first.message += f" (attempt {run.attempt} of {max_attempts}; dead-lettered)"
+                logger.warning(
+                    "job %s %s: dead-lettered after %d attempt(s): %s", run.delivery.job_id, run.path,
+                    run.attempt, code,
+                )  # fmt: skip
+                verdict = self._finish(run, result, record, Outcome.DEAD, "dead")
+            else:
+                state = "failed" if failed else "succeeded"
+                record["outcome"] = RunOutcome(state)
+                verdict = self._finish(run, result, record, Outcome.DONE, state)
+            if verdict in (Published.LOST, Published.DROPPED):
+                logger.info("job %s %s: outcome discarded (%s)", run.delivery.job_id, run.path, verdict)
+        finally:
+            self._forget(run)
+
+    def _finish(
+        self,
+        run: _Run,
+        result: ProcessingResult,
+        record: dict[str, Any],
+        outcome: Outcome,
+        state: str,
+        due: float = 0.0,
+    ) -> Published:
+        spec = json.dumps({name: run.fields[name] for name in SPEC_FIELDS if name in run.fields})
+        result_json = result_to_json(result)
+        return self._publish(
+            lambda budget: self.broker.finish(
+                run.delivery,
+                self.id,
+                outcome=outcome,
+                state=state,
+                result_json=result_json,
+                record=record,
+                due=due,
+                spec=spec,
+                code=str(record["code"]),
+                budget_s=budget,
+            )
+        )
+
+    def _publish(self, call: Callable[[float], Published]) -> Published:
+        """Run a broker call, retrying while Redis is away, for up to one lease.
+
+        Past that the lease has lapsed and another worker may hold the job, so the
+        outcome is dropped: the job will run again (at-least-once).
+        """
+        try:
+            return call(self.redis.lease_s)
+        except ExecutionError as exc:
+            logger.error("worker %s: outcome dropped: %s", self.id, exc.message)
+            return Published.LOST
+
+    def _forget(self, run: _Run) -> None:
+        if run.folder is not None:
+            shutil.rmtree(run.folder, ignore_errors=True)
+        with self._lock:
+            self._running.pop(run.delivery.entry, None)
+            self._done += 1
+        self._slot_freed.set()
+
+    # Heartbeat.
+
+    def _beat(self) -> None:
+        info: dict[str, str | int | float] = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "processors": ",".join(self.processors),
+            "slots": self.slots,
+            "running": len(self._running),
+            "done": self._done,
+            "lease_s": self.redis.lease_s,
+            "stopping": int(self._stopping.is_set()),
+        }
+        self.broker.beat(self.id, info, max(self.redis.lease_s, 3 * self.beat_s), budget_s=self.beat_s)
+
+    def _beat_loop(self) -> None:
+        while not self._beat_stop.wait(self.beat_s):
+            try:
+                with self._lock:
+                    runs = list(self._running.values())
+                verdicts = self.broker.renew([run.delivery for run in runs], self.id, budget_s=self.beat_s)
+                for run, verdict in zip(runs, verdicts, strict=True):
+                    if verdict is not RenewVerdict.OK and not run.abandoned:
+                        run.abandoned = True
+                        logger.warning(
+                            "job %s %s: %s; stopping its parse",
+                            run.delivery.job_id,
+                            run.path,
+                            "cancelled" if verdict is RenewVerdict.DROP else "lease lost to another worker",
+                        )
+                        if run.local_id:
+                            self._local.cancel(run.local_id)
+                self._beat()
+            except ExecutionError as exc:
+                logger.warning("worker %s: heartbeat failed: %s", self.id, exc.message)
+            except Exception:
+                logger.exception("worker %s: heartbeat error", self.id)
+
+    # Stopping.
+
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.options.shutdown_grace_s
+        while self._running and not self._hand_back_now.is_set() and time.monotonic() < deadline:
+            self._slot_freed.wait(0.1)
+            self._slot_freed.clear()
+        with self._lock:
+            runs = list(self._running.values())
+        for run in runs:
+            run.hand_back = True
+            if run.local_id:
+                self._local.cancel(run.local_id)
+        self._collectors.shutdown(wait=True)
+        self._beat_stop.set()
+        if self._heartbeat.is_alive():
+            self._heartbeat.join()
+        self._local.close()
+        try:
+            self.broker.retire(self.id, self.queues)
+        except ExecutionError as exc:
+            logger.warning("worker %s: could not deregister: %s", self.id, exc.message)
+        self.broker.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+        logger.info("worker %s: stopped after %d job(s), %d handed back", self.id, self._done, len(runs))
