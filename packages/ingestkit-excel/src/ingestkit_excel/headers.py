@@ -15,6 +15,14 @@ from ingestkit_excel.columns import render
 from ingestkit_excel.grid import BLANK, Merges, SheetGrid
 
 MAX_HEADER_ROWS = 4
+UNITS = frozenset(
+    {
+        "%", "per cent", "percent", "kg", "g", "mg", "t", "km", "m", "cm", "mm", "l", "ml", "h", "hours",
+        "min",
+        "s", "days", "years", "usd", "eur", "gbp", "chf", "jpy", "$", "€", "£", "number", "no.", "count",
+        "'000", "000s", "thousands", "millions", "index", "rate", "ratio", "units", "kwh", "mwh", "°c",
+    }
+)  # fmt: skip
 SEPARATOR = " / "
 YEARS = (1900, 2100)
 
@@ -74,7 +82,27 @@ def header_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: in
             if candidate + 1 > bottom or _all_text(grid, merges, candidate + 1, left, right):
                 break
         count += 1
+    if top + count < bottom and _units_row(grid, merges, top + count, left, right):
+        count += 1  # "(in grams)", "%", "USD" under the names: part of the header, not data
     return count
+
+
+def _is_unit(text: str) -> bool:
+    stripped = text.strip()
+    if stripped[:1] in "([" and stripped[-1:] in ")]":
+        return True
+    return stripped.lower() in UNITS
+
+
+def _units_row(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> bool:
+    """A row of units under a header: all text, most of it unit-like, typed data below."""
+    texts = _texts(grid, merges, row, left, right)
+    if not texts or not _all_text(grid, merges, row, left, right):
+        return False
+    if sum(map(_is_unit, texts)) * 2 < len(texts):
+        return False
+    below = grid.rows[row + 1][left : right + 1]
+    return any(type(value) in (int, float) or isinstance(value, dt.date) for value in below)
 
 
 def _groups(merges: Merges, row: int, left: int, right: int) -> bool:

@@ -49,8 +49,9 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-# Any r="B12" attribute is a cell reference (rows use digits only, ranges use ref=).
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+# A cell with content: an r="B12" reference, and a start tag that is not self-closing
+# (an empty styled cell, <c r="XFD1048576" s="0"/>, holds nothing and extends nothing).
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
@@ -176,7 +177,7 @@ class Package:
                 return None
             declared = _declared(archive, info)
             if declared is not None and info.file_size > FULL_SCAN_BYTES:
-                return declared
+                return _beyond(archive, info, declared) or declared
             scanned = _scan_extent(archive, info)
             if declared is not None:
                 scanned.rows_declared = declared.last_row
@@ -244,18 +245,56 @@ def _stream_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[by
 
 def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
     last_row = rows = last_col = 0
+    referenced = False
     for body in _stream_rows(archive, info):
-        numbers = _ROW_NUMBER.findall(body)
         rows += body.count(b"<row ") + body.count(b"<row>")
-        if numbers:
-            last_row = max(last_row, *(int(number) for number in numbers))
-        refs = _CELL_REF.findall(body)
+        refs = [ref for ref in _CELL_REF.findall(body) if not ref[2]]
+        referenced = referenced or bool(refs) or b' r="' in body
         if refs:
             letters = {ref[0] for ref in refs}
             last_col = max(last_col, *(column_index(column.decode()) + 1 for column in letters))
             last_row = max(last_row, *(int(row) for row in {ref[1] for ref in refs}))
-    # Rows without an r attribute follow on from the previous one.
-    return Extent(max(last_row, rows), last_col, scanned=True)
+        elif not referenced:
+            numbers = _ROW_NUMBER.findall(body)
+            if numbers:
+                last_row = max(last_row, *(int(number) for number in numbers))
+    if not referenced:
+        # Cells without r attributes follow on from the previous one: count rows, and
+        # let the reader measure the width.
+        return Extent(max(last_row, rows), last_col, scanned=True)
+    return Extent(last_row, last_col, scanned=True)
+
+
+def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -> Extent | None:
+    """The real extent of a large part when a cell with content lies past its declared one.
+
+    Only references with more column letters or more row digits than the declared
+    extent are looked at, so the scan costs little more than inflating the part; cells
+    within the same number of letters and digits can exceed the declared extent by at
+    most 26x columns and 10x rows, which the limits then still bound.
+    """
+    letters = len(_letters(declared.last_col))
+    digits = len(str(max(declared.last_row, 1)))
+    pattern = re.compile(
+        rb'<(?:\w+:)?c\b[^>]*?\br="((?:[A-Z]{%d,3})[0-9]{1,7}|[A-Z]{1,3}[0-9]{%d,7})"[^>]*?(/?)>'
+        % (letters + 1, digits + 1)
+    )
+    last_row, last_col = declared.last_row, declared.last_col
+    for body in _stream_rows(archive, info):
+        for ref, closed in pattern.findall(body):
+            if closed:
+                continue
+            match = _ATTR_REF.search(b'r="' + ref + b'"')
+            if match is not None:
+                last_col = max(last_col, column_index(match.group(1).decode()) + 1)
+                last_row = max(last_row, int(match.group(2)))
+    if (last_row, last_col) == (declared.last_row, declared.last_col):
+        return None
+    return Extent(last_row, last_col, scanned=True, rows_declared=declared.last_row)
+
+
+def _letters(count: int) -> str:
+    return cell_ref(0, max(count - 1, 0))[:-1]
 
 
 def _formula_cell(match: re.Match[bytes], shared: dict[bytes, _Shared]) -> FormulaCell | None:

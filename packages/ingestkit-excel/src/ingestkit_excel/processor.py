@@ -33,7 +33,7 @@ from ingestkit_core import (
 from ingestkit_core.tables import table_name
 from ingestkit_excel.options import ExcelOptions
 from ingestkit_excel.readers import SheetInfo, SheetKind, SheetRead, SheetRefused, SheetState, Workbook
-from ingestkit_excel.regions import Layout, Region, RegionKind, analyse
+from ingestkit_excel.regions import MAX_PEELED, Layout, Region, RegionKind, analyse
 from ingestkit_excel.safety import check_file
 from ingestkit_excel.tables import FORMAT, build_table
 from ingestkit_excel.text import blocks_for
@@ -41,6 +41,10 @@ from ingestkit_excel.text import blocks_for
 logger = logging.getLogger(__name__)
 
 SHEET_LEVEL = 1
+HIDDEN_HINT = (
+    "set include_hidden_sheets = true in the [excel] config section, "
+    "or INGESTKIT_EXCEL__INCLUDE_HIDDEN_SHEETS=true,"
+)
 
 
 @dataclass(slots=True)
@@ -93,7 +97,7 @@ class ExcelProcessor:
                         issue=IngestError.of(
                             ErrorCode.W_SHEET_HIDDEN_SKIPPED,
                             f"{info.state.value.replace('_', ' ')} sheet {info.name!r} skipped "
-                            "(set include_hidden_sheets to process it)",
+                            f"({HIDDEN_HINT} to process it)",
                             location=info.name,
                         ),
                     )
@@ -143,6 +147,15 @@ class ExcelProcessor:
                 raise DocumentError("workbook has no cells with values", ErrorCode.E_PARSE_EMPTY)
         extracted = time.perf_counter()
         chunks = Chunker(options.chunking).chunk(blocks, source=path.name, format=FORMAT)
+        if skipped_hidden and not tables and not any(block.kind is not BlockKind.HEADING for block in blocks):
+            # Dashboards: visible sheets holding only charts over data kept in hidden sheets.
+            warnings.append(
+                IngestError.of(
+                    ErrorCode.W_SHEET_HIDDEN_SKIPPED,
+                    f"no visible sheet holds data (charts or empty sheets only); the data is in "
+                    f"{skipped_hidden} hidden sheet(s): {HIDDEN_HINT} to include them",
+                )
+            )
         return Extraction(
             chunks=chunks,
             tables=tables,
@@ -186,6 +199,14 @@ class ExcelProcessor:
             names = _table_names(sheet.layout)
             for region in sheet.layout.regions:
                 grid_ = sheet.layout.grid
+                table_notes: list[JsonValue] = []
+                if region.kind is RegionKind.TABLE:
+                    # What typing did (null markers, values that did not fit, text read as
+                    # numbers or dates) and which rows were left out, as the table says it.
+                    built = build_table(
+                        sheet.layout, region, name=names[id(region)], source=path, title=None, options=options
+                    )
+                    table_notes = list(built.artifact.notes)
                 regions.append(
                     {
                         "sheet": info.name,
@@ -201,6 +222,7 @@ class ExcelProcessor:
                             else "text chunks"
                         ),
                         "why": "; ".join(region.reasons),
+                        "table_notes": table_notes,
                     }
                 )
         return {"format": "excel", "sheets": sheets, "regions": regions, "warnings": issues}
@@ -270,6 +292,28 @@ def _titles(layout: Layout) -> dict[int, Region]:
     return found
 
 
+PEELED = ("above a wider block", "below a block", "label/value lines above")
+
+
+def _owners(layout: Layout, names: dict[int, str]) -> dict[int, str]:
+    """Peeled titles, metadata lines and notes -> the name of the table they were peeled from."""
+    tables = [region for region in layout.regions if region.kind is RegionKind.TABLE]
+    found: dict[int, str] = {}
+    for region in layout.regions:
+        if region.kind is RegionKind.TABLE or not any(p in r for r in region.reasons for p in PEELED):
+            continue
+        near = [
+            table
+            for table in tables
+            if _overlaps(region, table)
+            and (0 <= table.top - region.bottom <= MAX_PEELED or 0 <= region.top - table.bottom <= MAX_PEELED)
+        ]
+        if near:
+            closest = min(near, key=lambda t: min(abs(t.top - region.bottom), abs(region.top - t.bottom)))
+            found[id(region)] = names[id(closest)]
+    return found
+
+
 def _table_names(layout: Layout) -> dict[int, str]:
     grid = layout.grid
     tables = [region for region in layout.regions if region.kind is RegionKind.TABLE]
@@ -293,16 +337,24 @@ def _extract(
     names = _table_names(layout)
     content = [index for index, region in enumerate(layout.regions) if region.kind is not RegionKind.TITLE]
     last_content = content[-1] if content else -1
+    owners = _owners(layout, names)
     for index, region in enumerate(layout.regions):
         if id(region) in claimed:
             continue  # emitted right before its table, so the table's chunk carries it
         if region.kind is not RegionKind.TABLE:
-            blocks.extend(blocks_for(layout, region, last=index > last_content))
+            region_blocks = blocks_for(layout, region, last=index > last_content)
+            owner = owners.get(id(region))
+            for block in region_blocks if owner else ():
+                # Titles, notes and legends peeled off a table stay linked to it.
+                block.table_name = owner
+            blocks.extend(region_blocks)
             continue
         title_region = titles.get(id(region))
         title = None
         if title_region is not None:
             title_blocks = blocks_for(layout, title_region)
+            for block in title_blocks:
+                block.table_name = names[id(region)]
             blocks.extend(title_blocks)
             title = title_blocks[0].text if title_blocks else None
         built = build_table(layout, region, name=names[id(region)], source=path, title=title, options=options)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import repeat
@@ -99,26 +100,33 @@ def _document_error(exc: Exception) -> DocumentError:
 
 
 class Workbook:
-    """One open workbook. Use as a context manager; read sheets one at a time."""
+    """One open workbook. Use as a context manager; read sheets one at a time.
+
+    calamine reads every sheet; when it cannot open an OOXML workbook at all (a
+    relationship it does not find) or one of its sheets (a number written ``<v> 41</v>``),
+    openpyxl, which reads both, is tried before anything is refused.
+    """
 
     def __init__(self, path: Path, fmt: WorkbookFormat, options: ExcelOptions) -> None:
         self.path = path
         self.format = fmt
         self.options = options
+        self.fallback_reason: str | None = None
+        """Why the whole workbook is read with openpyxl instead of calamine."""
+        self._book: calamine.CalamineWorkbook | None = None
         try:
             self._book = calamine.CalamineWorkbook.from_path(str(path))
             metadata = self._book.sheets_metadata
+            self.sheets = [
+                SheetInfo(index, meta.name, _kind(meta.typ), _state(meta.visible))
+                for index, meta in enumerate(metadata)
+            ]
         except (calamine.CalamineError, ValueError, OSError) as exc:
-            raise _document_error(exc) from None
-        self.sheets = [
-            SheetInfo(
-                index,
-                meta.name,
-                _kind(meta.typ),
-                _state(meta.visible),
-            )
-            for index, meta in enumerate(metadata)
-        ]
+            if isinstance(exc, calamine.PasswordError) or fmt is not WorkbookFormat.XLSX:
+                raise _document_error(exc) from None
+            self.sheets = _openpyxl_sheets(path, exc)
+            self.fallback_reason = f"calamine cannot open it ({type(exc).__name__}: {exc})"
+            logger.info("workbook read with openpyxl: %s", self.fallback_reason)
         self._package = Package.open(path) if fmt is WorkbookFormat.XLSX else None
 
     def __enter__(self) -> Self:
@@ -130,8 +138,9 @@ class Workbook:
         self.close()
 
     def close(self) -> None:
-        with contextlib.suppress(calamine.WorkbookClosed):
-            self._book.close()
+        if self._book is not None:
+            with contextlib.suppress(calamine.WorkbookClosed):
+                self._book.close()
 
     def read(self, sheet: SheetInfo) -> SheetRead:
         """The sheet's cells, truncated at ``max_rows``; raises :class:`SheetRefused`."""
@@ -145,23 +154,40 @@ class Workbook:
                     f"sheet spans {extent.last_row} rows x {extent.last_col} columns, "
                     f"over the {self.options.max_cells} cell limit (max_cells): not loaded",
                 )
-            if extent.last_row > limit:
+            if extent.last_row > limit or self._book is None:
                 grid = _read_streaming(self.path, sheet.name, limit)
-                grid.total_rows = extent.last_row
+                if extent.last_row > limit:
+                    grid.total_rows = extent.last_row
                 return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
-        grid = self._read_calamine(sheet, limit)
+        if self._book is None:
+            grid = _read_streaming(self.path, sheet.name, limit)
+            return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
+        try:
+            grid = self._read_calamine(self._book, sheet, limit)
+        except SheetRefused as refused:
+            if self.format is not WorkbookFormat.XLSX:
+                raise
+            try:
+                grid = _read_streaming(self.path, sheet.name, limit)
+            except SheetRefused as again:
+                raise SheetRefused(
+                    again.code, f"sheet {sheet.name!r}: {refused.message}; openpyxl: {again.message}"
+                ) from None
+            logger.info("sheet %s read with openpyxl: %s", sheet.index, refused.message)
         return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
 
-    def _read_calamine(self, sheet: SheetInfo, limit: int) -> SheetGrid:
+    def _read_calamine(self, book: calamine.CalamineWorkbook, sheet: SheetInfo, limit: int) -> SheetGrid:
         try:
-            data = self._book.get_sheet_by_index(sheet.index)
+            data = book.get_sheet_by_index(sheet.index)
             start = data.start
             height = data.height
             # Non-OOXML sheets could not be measured before loading; cut them here.
             rows: list[list[Any]] = data.to_python(nrows=limit) if start is not None else []
             merged = data.merged_cell_ranges or []
-        except calamine.CalamineError as exc:
-            raise SheetRefused(ErrorCode.E_PARSE_CORRUPT, f"cannot read sheet: {exc}") from None
+        except (calamine.CalamineError, ValueError) as exc:
+            raise SheetRefused(
+                ErrorCode.E_PARSE_CORRUPT, f"sheet {sheet.name!r} cannot be read: {type(exc).__name__}: {exc}"
+            ) from None
         origin = start or (0, 0)
         grid = SheetGrid(
             sheet.name,
@@ -205,28 +231,74 @@ def _may_hide_formulas(grid: SheetGrid, declared: Extent | None, limit: int) -> 
     return any(map(list.__contains__, grid.rows, repeat(BLANK)))
 
 
-def _read_streaming(path: Path, sheet: str, limit: int) -> SheetGrid:
-    """Rows 1..limit of an OOXML sheet via openpyxl's streaming reader."""
+def _openpyxl_sheets(path: Path, cause: Exception) -> list[SheetInfo]:
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about every odd part it skips
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on damaged input
-        raise SheetRefused(ErrorCode.E_PARSE_CORRUPT, f"cannot stream sheet: {type(exc).__name__}") from None
+        raise DocumentError(
+            f"cannot read workbook: calamine: {type(cause).__name__}: {cause}; "
+            f"openpyxl: {type(exc).__name__}: {exc}"
+        ) from None
+    try:
+        charts = {chart.title for chart in book.chartsheets}
+        states = {"hidden": SheetState.HIDDEN, "veryHidden": SheetState.VERY_HIDDEN}
+        return [
+            SheetInfo(
+                index,
+                name,
+                SheetKind.CHART if name in charts else SheetKind.WORKSHEET,
+                states.get(book[name].sheet_state, SheetState.VISIBLE),
+            )
+            for index, name in enumerate(book.sheetnames)
+        ]
+    finally:
+        book.close()
+
+
+def _read_streaming(path: Path, sheet: str, limit: int) -> SheetGrid:
+    """Rows 1..limit of an OOXML sheet via openpyxl's streaming reader, trimmed to its used area."""
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types on damaged input
+        raise SheetRefused(
+            ErrorCode.E_PARSE_CORRUPT, f"sheet {sheet!r} cannot be read: {type(exc).__name__}: {exc}"
+        ) from None
     try:
         worksheet = book[sheet]
         rows: list[list[Value]] = []
         width = 0
-        for values in worksheet.iter_rows(max_row=limit, values_only=True):
-            row = [_streamed_value(value) for value in values]
-            width = max(width, len(row))
-            rows.append(row)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for values in worksheet.iter_rows(max_row=limit, values_only=True):
+                row = [_streamed_value(value) for value in values]
+                while row and row[-1] == BLANK:
+                    row.pop()
+                width = max(width, len(row))
+                rows.append(row)
+    except Exception as exc:  # a damaged sheet part
+        raise SheetRefused(
+            ErrorCode.E_PARSE_CORRUPT, f"sheet {sheet!r} cannot be read: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         book.close()
-    for row in rows:
-        if len(row) < width:
-            row.extend([BLANK] * (width - len(row)))
-    return SheetGrid(sheet, rows)
+    while rows and not rows[-1]:
+        rows.pop()
+    top = next((index for index, row in enumerate(rows) if row), len(rows))
+    left = min((next(i for i, v in enumerate(row) if v != BLANK) for row in rows if row), default=0)
+    trimmed = []
+    for row in rows[top:]:
+        cells = row[left:]
+        cells.extend([BLANK] * (width - left - len(cells)))
+        trimmed.append(cells)
+    return SheetGrid(sheet, trimmed, origin_row=top, origin_col=left)
 
 
 def _streamed_value(value: object) -> Value:

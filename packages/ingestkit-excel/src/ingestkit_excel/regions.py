@@ -560,6 +560,11 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
     if region.width == 1:
         _decide(region, RegionKind.TEXT, 0.8, "a single column of cells")
         return
+    if region.height <= SAMPLE_ROWS and all(
+        len(_anchors(grid, merges, row, left, right)) <= 1 for row in range(top, region.bottom + 1)
+    ):
+        _decide(region, RegionKind.TEXT, 0.7, "one cell per row: lines of text, not columns")
+        return
     corner_blank = grid.rows[top][left] == BLANK and not (merges and merges.covered(top, left))
     header = header_rows(grid, merges, top, region.bottom, left + 1 if corner_blank else left, right)
     if corner_blank and any(grid.rows[row][left] != BLANK for row in range(top + 1, top + header)):

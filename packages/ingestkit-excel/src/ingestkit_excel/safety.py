@@ -76,7 +76,13 @@ def _check_ole(path: Path) -> WorkbookFormat:
             office = msoffcrypto.OfficeFile(handle)
             encrypted = office.is_encrypted()
     except FileFormatError:
-        raise DocumentError("not a spreadsheet: an OLE file that is no Office workbook") from None
+        # msoffcrypto knows Excel 97 and later; Excel 5/95 (BIFF5) keeps its cells in a
+        # "Book" stream, which the readers open.
+        if _biff5_encrypted(path):
+            raise DocumentError(
+                "workbook is encrypted (password protected)", ErrorCode.E_PARSE_PASSWORD
+            ) from None
+        return WorkbookFormat.XLS
     except Exception as exc:  # olefile and msoffcrypto raise many types on damaged input
         raise DocumentError(f"corrupt OLE container: {type(exc).__name__}") from None
     if encrypted:
@@ -85,6 +91,40 @@ def _check_ole(path: Path) -> WorkbookFormat:
         # An unencrypted OLE file that is a Word or PowerPoint document.
         raise DocumentError(f"not a spreadsheet: an OLE {office.format} document")
     return WorkbookFormat.XLS
+
+
+BIFF_FILEPASS = 0x002F
+BIFF_EOF = 0x000A
+
+
+def _biff5_encrypted(path: Path) -> bool:
+    """Whether an Excel 5/95 workbook is encrypted (a FILEPASS record in its globals).
+
+    Raises ``DocumentError`` for an OLE file without a ``Book`` stream (no workbook).
+    """
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            if not ole.exists("Book"):
+                raise DocumentError("not a spreadsheet: an OLE file that is no Office workbook")
+            # The globals substream comes first and ends at its EOF record; FILEPASS, when
+            # present, is near its start.
+            data = ole.openstream("Book").read(1 << 16)
+    except DocumentError:
+        raise
+    except Exception as exc:  # olefile raises many types on damaged input
+        raise DocumentError(f"corrupt OLE container: {type(exc).__name__}") from None
+    offset = 0
+    while offset + 4 <= len(data):
+        record = int.from_bytes(data[offset : offset + 2], "little")
+        length = int.from_bytes(data[offset + 2 : offset + 4], "little")
+        if record == BIFF_FILEPASS:
+            return True
+        if record == BIFF_EOF:
+            return False
+        offset += 4 + length
+    return False
 
 
 def _check_zip(path: Path, options: ExcelOptions) -> WorkbookFormat:

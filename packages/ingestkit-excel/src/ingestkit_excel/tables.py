@@ -35,7 +35,8 @@ from ingestkit_excel.regions import Layout, Region
 
 FORMAT = "excel"
 TOTAL_LABEL = re.compile(
-    r"^\s*(grand\s+|sub[\s-]?)?totals?\b|^\s*(sum|summe|gesamt|total\s+général)\b|^\s*overall\b",
+    r"^\s*(grand\s+|sub[\s-]?)?totals?\b|^\s*(sum|summe|gesamt|total\s+général)\b|^\s*overall\b"
+    r"|^[\w .'-]{0,30}\btotals?\s*$",
     re.IGNORECASE,
 )
 LABEL_COLUMNS = 3

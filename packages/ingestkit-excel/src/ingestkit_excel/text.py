@@ -13,7 +13,7 @@ from typing import Any
 from ingestkit_core import Block, BlockKind
 from ingestkit_excel.columns import render
 from ingestkit_excel.grid import BLANK, Value
-from ingestkit_excel.headers import column_names
+from ingestkit_excel.headers import column_names, header_rows
 from ingestkit_excel.regions import MARKS, Layout, Region, RegionKind
 
 POSITIVE_MARKS = frozenset({"✓", "✔", "✅", "☑", "x", "X", "yes", "Yes", "YES", "●", "•"})
@@ -55,12 +55,38 @@ def blocks_for(layout: Layout, region: Region, *, last: bool = False) -> list[Bl
     if region.kind is RegionKind.MATRIX:
         lines = _matrix_lines(layout, region)
         return [Block(BlockKind.TABLE, "\n".join(lines), header_lines=1, **common)]
+    if region.kind is RegionKind.TEXT and region.width >= 2 and region.height >= 3:
+        labelled = _labelled_rows(layout, region)
+        if labelled is not None:
+            return [Block(BlockKind.TABLE, "\n".join(labelled), header_lines=1, **common)]
     blocks = []
     for row in range(region.top, region.bottom + 1):
         parts = [_clean(value) for _, value in _cells(layout, row, region)]
         if parts:
             blocks.append(Block(BlockKind.PARAGRAPH, " — ".join(parts), **common))
     return blocks
+
+
+def _labelled_rows(layout: Layout, region: Region) -> list[str] | None:
+    """A table-like block that is no SQL table (long texts, mixed columns), one line per
+    row with each value under its column label, so that every chunk of it says what its
+    numbers are; ``None`` when the block has no header row."""
+    grid, merges = layout.grid, layout.merges
+    header = header_rows(grid, merges, region.top, region.bottom, region.left, region.right)
+    if not header:
+        return None
+    names = column_names(grid, merges, region.top, header, region.left, region.right)
+    lines = ["Columns: " + " | ".join(name or f"column {index + 1}" for index, name in enumerate(names))]
+    for row in range(region.top + header, region.bottom + 1):
+        cells = _cells(layout, row, region)
+        if not cells:
+            continue
+        parts = []
+        for col, value in cells:
+            name = names[col - region.left]
+            parts.append(f"{name}: {_clean(value)}" if name else _clean(value))
+        lines.append("; ".join(parts))
+    return lines
 
 
 def _form_lines(layout: Layout, region: Region) -> list[str]:
