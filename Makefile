@@ -23,7 +23,8 @@ stress: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy packages/ingestkit-core/src
+	$(BIN)/mypy $(wildcard packages/*/src)
+	$(BIN)/pytest -q tests-integration/test_layers.py
 
 format: install
 	$(BIN)/ruff format .

@@ -46,7 +46,7 @@ def folder(tmp_path: Path) -> Path:
         text="Roster.",
         table={"name": "Staff", "columns": [["Name", "text"], ["Age", "integer"]], "rows": [["Ann", 41]]},
     )
-    (docs / "readme.txt").write_text("not handled")
+    (docs / "readme.unknown").write_text("not handled")
     return docs
 
 
@@ -58,8 +58,8 @@ def test_ingest_json_summary_and_exit_zero(folder: Path) -> None:
     assert (summary["files"], summary["succeeded"], summary["skipped"], summary["failed"]) == (3, 2, 1, 0)
     assert summary["tables"] == 1
     by_name = {Path(r["path"]).name: r for r in summary["results"]}
-    assert by_name["readme.txt"] == {
-        "path": str(folder / "readme.txt"),
+    assert by_name["readme.unknown"] == {
+        "path": str(folder / "readme.unknown"),
         "status": "skipped",
         "processor": "",
         "pages": 0,
@@ -67,6 +67,7 @@ def test_ingest_json_summary_and_exit_zero(folder: Path) -> None:
         "tables": 0,
         "errors": [],
         "warnings": ["W_NO_PROCESSOR"],
+        "messages": ["W_NO_PROCESSOR: no processor handles this file"],
     }
     assert by_name["roster.iktest"]["tables"] == 1
     assert (folder.parent / "ingestkit.db").exists(), "default store in the working directory"
@@ -116,7 +117,7 @@ def test_human_summary_names_files_and_codes(folder: Path) -> None:
         (["ingest", ".", "--store", "mongodb://x"], "unsupported store URL"),
         (["ingest", ".", "--config", "bad.toml"], "unknown config section"),
         (["ingest", ".", "--workers", "0"], "workers"),
-        (["inspect", "readme.txt"], "no installed processor handles"),
+        (["inspect", "readme.unknown"], "no installed processor handles"),
     ],
 )
 def test_usage_and_configuration_errors_exit_two_and_write_nothing(

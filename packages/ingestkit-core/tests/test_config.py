@@ -3,9 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from ingestkit_core import ConfigError, LocalExecutionBackend, load_config
-from ingestkit_core.config import build_backend
+from ingestkit_core.config import IngestkitConfig, StoreOptions, build_backend
+from ingestkit_core.execution.local import LocalExecutionOptions
+from ingestkit_core.execution.redis import RedisExecutionOptions, WorkerOptions
+from ingestkit_core.registry import processors
 from ingestkit_testkit import TestkitOptions
 
 TOML = """
@@ -109,3 +113,67 @@ def test_bad_config_names_what_is_wrong(tmp_path: Path, text: str, message: str)
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def _settable_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    paths = set()
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= _settable_paths(annotation, (*prefix, name))
+        else:
+            paths.add((*prefix, name))
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("section", "model"),
+    [
+        (("execution",), LocalExecutionOptions),
+        (("execution", "redis"), RedisExecutionOptions),
+        (("worker",), WorkerOptions),
+        (("store",), StoreOptions),
+    ],
+)
+def test_every_component_option_can_be_set_from_the_config_file(
+    section: tuple[str, ...], model: type[BaseModel]
+) -> None:
+    settable = _settable_paths(IngestkitConfig)
+    missing = {
+        ".".join((*section, *path))
+        for path in _settable_paths(model)
+        if (*section, *path) not in settable and path != ("strategy",)  # strategy follows backend
+    }
+    assert not missing, f"options a config file cannot set: {sorted(missing)}"
+
+
+def test_every_processor_option_can_be_set_from_its_section() -> None:
+    unsettable = []
+    for name, processor in processors().items():
+        fields = _settable_paths(processor.options_model) - {("processor",)}
+        assert fields, name
+        for path in fields:
+            section: dict[str, object] = {}
+            cursor = section
+            for part in path[:-1]:
+                cursor = cursor.setdefault(part, {})  # type: ignore[assignment]
+            cursor[path[-1]] = "__probe__"  # wrong type for most fields: only "not permitted" matters
+            try:
+                load_config(environ={}, overrides={name: section})
+            except ConfigError as exc:
+                if "not permitted" in str(exc):
+                    unsettable.append(f"{name}.{'.'.join(path)}")
+    assert not unsettable
+
+
+def test_invalid_values_name_their_full_path_and_variable(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"INGESTKIT_TESTKIT__CHUNKING__MAX_TOKNS \(testkit\.chunking\.max_tokns\)"
+    ):
+        load_config(environ={"INGESTKIT_TESTKIT__CHUNKING__MAX_TOKNS": "100"}).options_for("testkit")
+    with pytest.raises(ConfigError, match=r"INGESTKIT_EXECUTION__REDIS__PREFIX \(execution\.redis\.prefix\)"):
+        load_config(environ={"INGESTKIT_EXECUTION__REDIS__PREFIX": "bad prefix"})
+    path = tmp_path / "c.toml"
+    path.write_text("[worker]\nworkers = 0\n")
+    with pytest.raises(ConfigError, match=r"E_CONFIG_INVALID: worker\.workers: Input should be greater"):
+        load_config(path, environ={})

@@ -21,7 +21,7 @@ def test_walk_is_recursive_sorted_and_skips_hidden_and_lock_files(tmp_path: Path
 def test_batch_routes_skips_unhandled_and_keeps_input_order(case: Case, tmp_path: Path) -> None:
     good = case("good", "ok", text="Good.")
     bad = case("bad", "raise", code="E_PARSE_CORRUPT")
-    other = tmp_path / "notes.txt"
+    other = tmp_path / "notes.unknown"
     other.write_text("plain text")
     seen: list[str] = []
     with LocalExecutionBackend(strategy="thread", max_workers=2) as backend:

@@ -32,7 +32,11 @@ from ingestkit_core.models import (
 )
 from ingestkit_core.processor import Processor, ProcessorOptions
 from ingestkit_core.router import Router
-from ingestkit_core.stores import SQLiteStore, Store, WriteOutcome, open_store
+from ingestkit_core.routing import Route
+from ingestkit_core.stages import Stage
+from ingestkit_core.stores import SearchFilters, SearchHit, Store, WriteOutcome, open_store
+from ingestkit_core.stores.memory import MemoryStore
+from ingestkit_core.stores.sqlite import SQLiteStore
 
 __version__ = "0.1.0"
 
@@ -59,12 +63,17 @@ __all__ = [
     "JobState",
     "LocalExecutionBackend",
     "LocalExecutionOptions",
+    "MemoryStore",
     "ProcessingResult",
     "Processor",
     "ProcessorOptions",
     "ResultStatus",
+    "Route",
     "Router",
     "SQLiteStore",
+    "SearchFilters",
+    "SearchHit",
+    "Stage",
     "Store",
     "StoreError",
     "TableArtifact",

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from ingestkit_core.errors import ConfigError
 from ingestkit_core.models import Chunk, ChunkMetadata, ContentType
+from ingestkit_core.text import normalize
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -157,9 +158,9 @@ class Chunker:
             chunks.append(
                 Chunk(
                     index=len(chunks),
-                    text=text,
+                    text=normalize(text),
                     token_count=tokens,
-                    metadata=_metadata(pieces, heading_path, source, format),
+                    metadata=_metadata(pieces, [normalize(h) for h in heading_path], source, format),
                 )
             )
         return chunks

@@ -1,10 +1,15 @@
 """Configuration: a TOML or YAML file, then ``INGESTKIT_…`` variables, then CLI flags.
 
 ```toml
-[execution]            # every format
+[execution]            # every format: LocalExecutionOptions, plus the backend to use
 backend = "process"    # inline | thread | process | redis
 workers = 4
 timeout_s = 300
+
+[execution.redis]      # RedisExecutionOptions: the redis backend and its clients
+url = "redis://127.0.0.1:6379/0"
+
+[worker]               # WorkerOptions: what `ingestkit worker` runs and trusts
 
 [store]
 url = "sqlite:///ingestkit.db"
@@ -14,9 +19,13 @@ url = "sqlite:///ingestkit.db"
 timeout_s = 900
 ```
 
-Environment variables use ``__`` between levels: ``INGESTKIT_EXECUTION__BACKEND=thread``,
-``INGESTKIT_PDF__EXECUTION__TIMEOUT_S=900``; values are read as JSON when they parse,
-else as strings.
+Nothing here declares an option: each section *is* the options model of the component
+that uses it (local execution, Redis, worker, store, each processor), so every option
+a component has can be set from a file, a variable or a flag, with the component's own
+defaults, bounds and descriptions. Environment variables use ``__`` between levels:
+``INGESTKIT_EXECUTION__BACKEND=thread``, ``INGESTKIT_PDF__EXECUTION__TIMEOUT_S=900``;
+values are read as JSON when they parse, else as strings. An invalid value is reported
+with its full path and where it came from (the file, the variable's name, or the flag).
 """
 
 from __future__ import annotations
@@ -28,60 +37,82 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ingestkit_core.errors import ConfigError
 from ingestkit_core.execution.base import ExecutionBackend
+from ingestkit_core.execution.local.options import LocalExecutionOptions
+from ingestkit_core.execution.redis.options import RedisExecutionOptions, WorkerOptions
 from ingestkit_core.processor import ProcessorOptions
 from ingestkit_core.registry import get_processor, processors
 from ingestkit_core.stores import DEFAULT_STORE_URL
 
 ENV_PREFIX = "INGESTKIT_"
 Backend = Literal["inline", "thread", "process", "redis"]
+SECTIONS = ("execution", "worker", "store")
+Origins = dict[tuple[str, ...], str]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExecutionConfig(LocalExecutionOptions):
+    """``[execution]``: the local execution options, the backend to use and ``[execution.redis]``.
+
+    ``strategy`` follows ``backend``; ``timeout_s`` is the per-document limit on every
+    backend (``[execution.redis] timeout_s`` is taken from it unless set there).
+    """
+
+    backend: Backend = Field(default="process", description="Where documents are processed")
+    redis: RedisExecutionOptions = Field(default_factory=RedisExecutionOptions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strategy_from_backend(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if "strategy" in data:
+                raise ValueError("set backend (inline | thread | process | redis), not strategy")
+            backend = data.get("backend", "process")
+            data = {**data, "strategy": backend if backend != "redis" else "process"}
+        return data
+
+    @property
+    def local(self) -> LocalExecutionOptions:
+        return LocalExecutionOptions.model_validate(
+            self.model_dump(include=set(LocalExecutionOptions.model_fields))
+        )
+
+    @property
+    def redis_options(self) -> RedisExecutionOptions:
+        if "timeout_s" in self.redis.model_fields_set:
+            return self.redis
+        return self.redis.model_copy(update={"timeout_s": self.timeout_s})
 
 
-class RedisConfig(_Section):
-    """``[execution.redis]``: where the queue lives and how its jobs are retried and kept."""
-
-    url: str = "redis://127.0.0.1:6379/0"
-    prefix: str = "ingestkit"
-    lease_s: float = Field(default=10.0, ge=0.5, description="Workers: reclaim after this long unrenewed")
-    max_attempts: int = Field(default=3, ge=1)
-    retry_backoff_s: float = Field(default=1.0, ge=0, description="First retry delay; doubles")
-    result_ttl_s: int = Field(default=86_400, ge=1)
-    file_transfer: Literal["auto", "path", "inline"] = "auto"
-    inline_max_mb: float = Field(default=16.0, gt=0, le=512)
-
-
-class ExecutionConfig(_Section):
-    backend: Backend = "process"
-    workers: int | None = Field(default=None, ge=1, description="Default: CPU count")
-    timeout_s: float | None = Field(default=300.0, gt=0, description="Per-document limit, seconds")
-    max_memory_mb: int | None = Field(default=None, ge=16)
-    max_tasks_per_child: int | None = Field(default=200, ge=1)
-    redis: RedisConfig = Field(default_factory=RedisConfig)
-
-
-class FormatExecution(_Section):
+class FormatExecution(BaseModel):
     """What a format may override of ``[execution]``: its own per-document limit."""
 
-    timeout_s: float | None = Field(default=None, gt=0)
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: float | None = Field(default=None, gt=0, description="Per-document limit of this format, s")
 
 
-class StoreConfig(_Section):
-    url: str = DEFAULT_STORE_URL
+class StoreOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(
+        default=DEFAULT_STORE_URL,
+        description="sqlite:///file.db (or a plain path ending in .db), memory://, postgresql://…",
+    )
 
 
-class IngestkitConfig(_Section):
+class IngestkitConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
-    store: StoreConfig = Field(default_factory=StoreConfig)
+    worker: WorkerOptions = Field(default_factory=WorkerOptions)
+    store: StoreOptions = Field(default_factory=StoreOptions)
     formats: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-processor sections, by processor name"
     )
+    origins: Origins = Field(default_factory=dict, exclude=True, repr=False)
 
     def options_for(self, processor: str) -> ProcessorOptions:
         section = {k: v for k, v in self.formats.get(processor, {}).items() if k != "execution"}
@@ -89,14 +120,14 @@ class IngestkitConfig(_Section):
         try:
             return model.model_validate({**section, "processor": processor})
         except ValidationError as exc:
-            raise ConfigError(f"[{processor}] {_describe(exc)}") from None
+            raise ConfigError(describe(exc, self.origins, (processor,))) from None
 
     def timeout_for(self, processor: str) -> float | None:
         override = self.formats.get(processor, {}).get("execution", {})
         try:
             execution = FormatExecution.model_validate(override)
         except ValidationError as exc:
-            raise ConfigError(f"[{processor}.execution] {_describe(exc)}") from None
+            raise ConfigError(describe(exc, self.origins, (processor, "execution"))) from None
         return execution.timeout_s or self.execution.timeout_s
 
     def validate_formats(self) -> None:
@@ -105,10 +136,22 @@ class IngestkitConfig(_Section):
             self.timeout_for(name)
 
 
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors()
-    )
+def describe(exc: ValidationError, origins: Origins | None = None, within: tuple[str, ...] = ()) -> str:
+    """Each error as its full dotted path (or the variable or flag that set it) and the reason."""
+    parts = []
+    for error in exc.errors():
+        path = (*within, *(str(part) for part in error["loc"]))
+        origin = _origin_of(path, origins or {})
+        name = ".".join(path) or "value"
+        parts.append(f"{origin} ({name}): {error['msg']}" if origin else f"{name}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _origin_of(path: tuple[str, ...], origins: Origins) -> str | None:
+    for length in range(len(path), 0, -1):
+        if path[:length] in origins:
+            return origins[path[:length]]
+    return None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -140,12 +183,13 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+def _from_env(environ: Mapping[str, str], origins: Origins) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
+        origins[tuple(path)] = f"environment variable {name}"
         try:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:
@@ -161,23 +205,30 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    override_origins: Mapping[tuple[str, ...], str] | None = None,
 ) -> IngestkitConfig:
-    """Read the file (if any), then environment variables, then ``overrides``."""
+    """Read the file (if any), then environment variables, then ``overrides`` (CLI flags).
+
+    ``override_origins`` names where each override came from (``--workers``), for errors.
+    """
+    origins: Origins = {}
     data = _read_file(Path(path)) if path else {}
-    data = _merge(data, _from_env(os.environ if environ is None else environ))
+    data = _merge(data, _from_env(os.environ if environ is None else environ, origins))
     data = _merge(data, overrides or {})
+    origins.update(override_origins or {})
     known = set(processors())
-    formats = {key: data.pop(key) for key in list(data) if key not in ("execution", "store")}
+    formats = {key: data.pop(key) for key in list(data) if key not in SECTIONS}
     unknown = sorted(set(formats) - known)
     if unknown:
         raise ConfigError(
-            f"unknown config section(s) {', '.join(unknown)}: expected execution, store or an "
+            f"unknown config section(s) {', '.join(unknown)}: expected {', '.join(SECTIONS)} or an "
             f"installed processor ({', '.join(sorted(known)) or 'none installed'})"
         )
     try:
         config = IngestkitConfig.model_validate({**data, "formats": formats})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        raise ConfigError(describe(exc, origins)) from None
+    config.origins = origins
     config.validate_formats()
     return config
 
@@ -187,28 +238,9 @@ def build_backend(execution: ExecutionConfig) -> ExecutionBackend:
     if execution.backend == "redis":
         try:
             from ingestkit_core.execution.redis import RedisExecutionBackend
-
-            redis = execution.redis
-            return RedisExecutionBackend(
-                url=redis.url,
-                prefix=redis.prefix,
-                timeout_s=execution.timeout_s,
-                max_attempts=redis.max_attempts,
-                retry_backoff_s=redis.retry_backoff_s,
-                result_ttl_s=redis.result_ttl_s,
-                file_transfer=redis.file_transfer,
-                inline_max_bytes=int(redis.inline_max_mb * (1 << 20)),
-            )
         except ImportError as exc:
             raise ConfigError(str(exc)) from None
-        except ValidationError as exc:
-            raise ConfigError(f"[execution.redis] {_describe(exc)}") from None
+        return RedisExecutionBackend(execution.redis_options)
     from ingestkit_core.execution.local import LocalExecutionBackend
 
-    return LocalExecutionBackend(
-        strategy=execution.backend,
-        max_workers=execution.workers,
-        timeout_s=execution.timeout_s,
-        max_memory_mb=execution.max_memory_mb,
-        max_tasks_per_child=execution.max_tasks_per_child,
-    )
+    return LocalExecutionBackend(execution.local)

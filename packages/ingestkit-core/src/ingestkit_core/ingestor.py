@@ -95,7 +95,7 @@ class Ingestor(Closing):
             if isinstance(submitted, str):
                 pending[submitted] = position
             else:
-                done(position, submitted)
+                done(position, self._store(submitted))
 
         batch: list[tuple[int, ProcessingResult]] = []
         batch_size = max((stage.batch_size for stage in self.stages), default=1)

@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr
 
 from ingestkit_core.errors import ErrorCode, IngestkitError
 
@@ -282,6 +282,21 @@ class ProcessingResult(_Model):
             ingest_key=ingest_key,
             errors=[error],
         )
+
+    _vectors: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
+
+    def attach_vectors(self, space_key: str, vectors: dict[str, Any]) -> None:
+        """Embeddings of this result's chunk texts (by text hash), stored with its chunks.
+
+        Only in memory: they go to the store in the same transaction as the chunks and
+        never travel as JSON.
+        """
+        self._vectors.setdefault(space_key, {}).update(vectors)
+
+    @property
+    def vectors(self) -> dict[str, dict[str, Any]]:
+        """Attached embeddings: space key → text hash → vector."""
+        return self._vectors
 
     @property
     def key(self) -> str | None:
