@@ -2,57 +2,19 @@
 
 A table qualifies for SQL when it has at least two columns and one data row below its
 header; a one-cell or one-column "table" (a layout box, a boxed note) is read as text.
-Column typing is deliberately small here — integers, reals, booleans, ISO dates and
-datetimes, otherwise text — and will follow core's shared typing once it is in
-:mod:`ingestkit_core.tables`.
+Columns are typed by core's shared typing (:func:`ingestkit_core.tables.type_column`,
+the same rules as spreadsheets); values that do not fit their column's type are NULL
+and noted on the table.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingestkit_core import Block, BlockKind, ChunkMetadata, ContentType, TableArtifact, TableColumn
-from ingestkit_core.models import Cell, ColumnType
-from ingestkit_core.tables import table_name, unique_names
-
-_INTEGER = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})")
-_REAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
-_BOOLEAN = {"true": True, "false": False, "yes": True, "no": False}
-
-
-def type_column(values: list[str]) -> tuple[ColumnType, list[Cell]]:
-    """The narrowest type every non-empty value fits, and the values converted to it."""
-    present = [value for value in values if value]
-    if not present:
-        return "text", [value or None for value in values]
-    patterns: tuple[tuple[ColumnType, re.Pattern[str]], ...] = (
-        ("integer", _INTEGER),
-        ("real", _REAL),
-        ("date", _DATE),
-        ("datetime", _DATETIME),
-    )
-    for kind, pattern in patterns:
-        if all(pattern.fullmatch(value) for value in present):
-            return kind, [_convert(kind, value) for value in values]
-    if all(value.lower() in _BOOLEAN for value in present):
-        return "boolean", [_BOOLEAN[value.lower()] if value else None for value in values]
-    return "text", [value or None for value in values]
-
-
-def _convert(kind: ColumnType, value: str) -> Cell:
-    if not value:
-        return None
-    if kind == "integer":
-        return int(value)
-    if kind == "real":
-        return float(value)
-    if kind == "datetime":
-        return value.replace(" ", "T", 1)
-    return value
+from ingestkit_core.models import Cell
+from ingestkit_core.tables import table_name, type_column, unique_names
 
 
 @dataclass(slots=True)
@@ -87,9 +49,17 @@ def build_table(
     names = unique_names(labels)
     sql_name = table_name(source, name, suffix)
     columns: list[TableColumn] = []
+    notes: list[str] = []
     typed_columns: list[list[Cell]] = []
     for index, column_name in enumerate(names):
-        kind, values = type_column([row[index] for row in data])
+        typed = type_column([row[index] for row in data])
+        kind, values = typed.type, typed.values
+        if typed.exceptions:
+            shown = ", ".join(repr(value) for _, value in typed.exceptions[:3])
+            notes.append(
+                f"column {column_name}: {len(typed.exceptions)} value(s) that are not {kind} "
+                f"stored as NULL, e.g. {shown}"
+            )
         columns.append(TableColumn(name=column_name, type=kind, source_name=labels[index] or None))
         typed_columns.append(values)
     pages = (page,) if page else ()
@@ -106,11 +76,12 @@ def build_table(
         columns=columns,
         rows=[list(row) for row in zip(*typed_columns, strict=True)],
         metadata=metadata,
+        notes=notes,
     )
-    shown = [label or names[index] for index, label in enumerate(labels)]
+    labels_shown = [label or names[index] for index, label in enumerate(labels)]
     lines = [
         f"Table {name} (SQL table {sql_name}, {len(data)} rows):",
-        " | ".join(shown),
+        " | ".join(labels_shown),
         *(" | ".join(row) for row in data),
     ]
     block = Block(
