@@ -4,7 +4,7 @@
     python benchmarks/bench_pdf_tables.py --tools ingestkit    # one tool
     python benchmarks/bench_pdf_tables.py --fetch              # download the Debian manuals first
 
-The truth (``bench_pdf_tables_truth.json``, beside this script) lists 21 tables drawn
+The truth (``bench_pdf_tables_truth.json``, beside this script) lists 23 tables drawn
 with ruled lines in four real manuals — the SDCC compiler manual (LyX), the avr-libc
 manual (Doxygen/LaTeX), the Gutenprint and debmake manuals — four of them continued
 over two to six pages. Two manuals come from the shared corpus, two from Debian 12

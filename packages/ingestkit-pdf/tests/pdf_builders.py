@@ -94,6 +94,41 @@ def ruled_table(
     return bottom + 20
 
 
+def stroked_table(
+    page: pymupdf.Page,
+    y: float,
+    rows: Sequence[Sequence[str]],
+    *,
+    x: float = LEFT,
+    widths: Sequence[float] = (),
+    top_rule: bool = True,
+    bottom_rule: bool = True,
+) -> float:
+    """A grid drawn as LaTeX does: every rule its own stroked path (a zero-height or
+    zero-width rectangle). A cell's "\n" starts a new line inside the cell. Without
+    ``top_rule``/``bottom_rule`` the grid is left open, as at a page break in a long table."""
+    columns = len(rows[0])
+    widths = list(widths) or [468 / columns] * columns
+    xs = [x]
+    for width in widths:
+        xs.append(xs[-1] + width)
+    line_height = 11.0
+    ys = [y]
+    for r, row in enumerate(rows):
+        height = line_height * max(len(cell.split("\n")) for cell in row) + 6
+        for c, cell in enumerate(row):
+            for k, text in enumerate(cell.split("\n")):
+                put(page, ys[-1] + 12 + k * line_height, text, x=xs[c] + 4, size=9, bold=r == 0)
+        ys.append(ys[-1] + height)
+    for index, rule_y in enumerate(ys):
+        if (index == 0 and not top_rule) or (index == len(ys) - 1 and not bottom_rule):
+            continue
+        page.draw_line((xs[0], rule_y), (xs[-1], rule_y), width=0.4)
+    for column_x in xs:
+        page.draw_line((column_x, ys[0]), (column_x, ys[-1]), width=0.4)
+    return ys[-1] + 20
+
+
 def furniture(document: pymupdf.Document, header: str, footer: str = "Page {n} of {total}") -> None:
     total = document.page_count
     for number, page in enumerate(document, start=1):

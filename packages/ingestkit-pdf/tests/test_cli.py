@@ -70,7 +70,7 @@ def test_ingest_a_folder_with_the_process_backend(tmp_path: Path) -> None:
     folder.mkdir()
     _policy(folder / "policy.pdf")
     (folder / "broken.pdf").write_text("this is not a PDF")
-    (folder / "readme.txt").write_text("not for any processor")
+    (folder / "notes.xyz").write_text("not for any processor")
     database = tmp_path / "out.db"
     store = f"sqlite:///{database}"
     done = _cli(
@@ -90,7 +90,7 @@ def test_ingest_a_folder_with_the_process_backend(tmp_path: Path) -> None:
     by_name = {Path(result["path"]).name: result for result in summary["results"]}
     assert by_name["broken.pdf"]["status"] == "failed"
     assert by_name["broken.pdf"]["errors"] == ["E_FILE_UNSUPPORTED"]
-    assert by_name["readme.txt"]["status"] == "skipped"
+    assert by_name["notes.xyz"]["status"] == "skipped"
     policy = by_name["policy.pdf"]
     assert policy["processor"] == "pdf"
     assert policy["pages"] == 4

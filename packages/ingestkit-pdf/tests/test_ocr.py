@@ -7,7 +7,7 @@ from pathlib import Path
 from pdf_builders import new_document, new_page, paragraph, put, require_tesseract, save, scanned_copy
 
 from ingestkit_core import ResultStatus
-from ingestkit_pdf import OCROptions, PDFOptions, PDFProcessor
+from ingestkit_pdf import OCROptions, PDFOptions
 from ingestkit_pdf._pymupdf import pymupdf
 
 OCR = OCROptions(dpi=200)
@@ -56,9 +56,9 @@ def test_scanned_page_is_ocrd_into_headed_chunks(tmp_path: Path, run) -> None:
     assert "ocr" in result.timings
 
 
-def test_only_scanned_pages_are_ocrd_in_a_mixed_document(tmp_path: Path) -> None:
+def test_only_scanned_pages_are_ocrd_in_a_mixed_document(tmp_path: Path, run) -> None:
     require_tesseract()
-    result = PDFProcessor().process(_mixed(tmp_path), PDFOptions(ocr=OCR))
+    result = run(_mixed(tmp_path), PDFOptions(ocr=OCR))
     assert result.metadata["page_kinds"] == {"scanned": 1, "text": 1}
     text = "\n".join(chunk.text for chunk in result.chunks)
     assert text.index("Book trains for journeys") < text.index("five days of annual leave")
@@ -66,10 +66,10 @@ def test_only_scanned_pages_are_ocrd_in_a_mixed_document(tmp_path: Path) -> None
     assert "ocr" not in native.metadata.extra
 
 
-def test_low_confidence_is_a_warning(tmp_path: Path) -> None:
+def test_low_confidence_is_a_warning(tmp_path: Path, run) -> None:
     require_tesseract()
     options = PDFOptions(ocr=OCROptions(dpi=200, min_confidence=99.9))
-    result = PDFProcessor().process(_scanned(tmp_path / "scanned.pdf"), options)
+    result = run(_scanned(tmp_path / "scanned.pdf"), options)
     assert result.warning_codes == ["W_OCR_LOW_CONFIDENCE"]
     assert result.warnings[0].location == "page 1"
     assert result.status is ResultStatus.SUCCEEDED
@@ -92,17 +92,15 @@ def test_without_tesseract_a_mixed_document_is_partial(tmp_path: Path, run) -> N
     assert "Book trains for journeys" in result.chunks[0].text
 
 
-def test_missing_language_data_names_the_package(tmp_path: Path) -> None:
+def test_missing_language_data_names_the_package(tmp_path: Path, run) -> None:
     require_tesseract()
     options = PDFOptions(ocr=OCROptions(language="xyz"))
-    result = PDFProcessor().process(_scanned(tmp_path / "scanned.pdf"), options)
+    result = run(_scanned(tmp_path / "scanned.pdf"), options)
     assert result.error_codes == ["E_OCR_UNAVAILABLE"]
     assert "tesseract-ocr-xyz" in result.errors[0].message
 
 
-def test_ocr_turned_off_reports_the_pages(tmp_path: Path) -> None:
-    result = PDFProcessor().process(
-        _scanned(tmp_path / "scanned.pdf"), PDFOptions(ocr=OCROptions(enabled=False))
-    )
+def test_ocr_turned_off_reports_the_pages(tmp_path: Path, run) -> None:
+    result = run(_scanned(tmp_path / "scanned.pdf"), PDFOptions(ocr=OCROptions(enabled=False)))
     assert result.error_codes == ["E_OCR_UNAVAILABLE"]
     assert "ocr.enabled" in result.errors[0].message

@@ -38,11 +38,11 @@ def test_not_a_pdf_is_unsupported(tmp_path: Path, run) -> None:
     assert result.error_codes == ["E_FILE_UNSUPPORTED"]
 
 
-def test_signature_after_leading_junk_is_accepted(tmp_path: Path) -> None:
+def test_signature_after_leading_junk_is_accepted(tmp_path: Path, run) -> None:
     good = _simple(tmp_path / "good.pdf").read_bytes()
     path = tmp_path / "junk.pdf"
     path.write_bytes(b"\n\n" + good)
-    result = PDFProcessor().process(path, PDFOptions())
+    result = run(path, PDFOptions())
     assert "travel policy" in result.chunks[0].text
 
 
@@ -66,7 +66,7 @@ def test_password_protected_pdf_says_password(tmp_path: Path, run) -> None:
     assert run(path).error_codes == ["E_PARSE_PASSWORD"]
 
 
-def test_encrypted_with_empty_user_password_is_read(tmp_path: Path) -> None:
+def test_encrypted_with_empty_user_password_is_read(tmp_path: Path, run) -> None:
     path = _simple(
         tmp_path / "owner-only.pdf",
         encryption=pymupdf.PDF_ENCRYPT_AES_256,
@@ -74,7 +74,7 @@ def test_encrypted_with_empty_user_password_is_read(tmp_path: Path) -> None:
         owner_pw="owner",
         permissions=pymupdf.PDF_PERM_PRINT,
     )
-    result = PDFProcessor().process(path, PDFOptions())
+    result = run(path, PDFOptions())
     assert result.status is ResultStatus.SUCCEEDED
     assert "travel policy applies to every employee" in result.chunks[0].text
     assert result.metadata["encryption"]
@@ -89,10 +89,10 @@ def _with_javascript(path: Path) -> Path:
     return save(document, path)
 
 
-def test_javascript_is_rejected_by_default_and_allowed_on_request(tmp_path: Path) -> None:
+def test_javascript_is_rejected_by_default_and_allowed_on_request(tmp_path: Path, run) -> None:
     path = _with_javascript(tmp_path / "script.pdf")
     assert _code(path) == "E_PARSE_UNSAFE"
-    result = PDFProcessor().process(path, PDFOptions(allow_javascript=True))
+    result = run(path, PDFOptions(allow_javascript=True))
     assert "travel policy" in result.chunks[0].text
 
 
@@ -104,12 +104,12 @@ def test_javascript_inside_compressed_object_streams_is_found(tmp_path: Path) ->
     assert _code(compressed) == "E_PARSE_UNSAFE"
 
 
-def test_embedded_files_are_a_warning(tmp_path: Path) -> None:
+def test_embedded_files_are_a_warning(tmp_path: Path, run) -> None:
     document = new_document()
     paragraph(new_page(document), 100, BODY)
     document.embfile_add("payload.xlsx", b"not really a workbook")
     path = save(document, tmp_path / "attach.pdf")
-    result = PDFProcessor().process(path, PDFOptions())
+    result = run(path, PDFOptions())
     assert result.status is ResultStatus.SUCCEEDED
     assert result.warning_codes == ["W_EMBEDDED_FILES"]
     assert "payload.xlsx" in result.warnings[0].message
@@ -120,13 +120,13 @@ def test_truncated_pdf_is_repaired_or_corrupt(tmp_path: Path, run) -> None:
     data = _simple(tmp_path / "whole.pdf", pages=3, garbage=3, deflate=True).read_bytes()
     tail_cut = tmp_path / "tail-cut.pdf"
     tail_cut.write_bytes(data[: int(len(data) * 0.9)])  # the xref table and trailer are gone
-    repaired = PDFProcessor().process(tail_cut, PDFOptions())
+    repaired = run(tail_cut, PDFOptions())
     assert repaired.warning_codes == ["W_FILE_REPAIRED"]
     assert "This is page 1." in repaired.chunks[0].text
 
     half = tmp_path / "half.pdf"
     half.write_bytes(data[: len(data) // 2])  # later pages' content is lost, page 1 survives
-    salvaged = PDFProcessor().process(half, PDFOptions())
+    salvaged = run(half, PDFOptions())
     assert salvaged.warning_codes == ["W_FILE_REPAIRED"]
     assert "This is page 1." in salvaged.chunks[0].text
     assert "This is page 3." not in salvaged.chunks[0].text

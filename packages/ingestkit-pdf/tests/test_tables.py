@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pdf_builders import furniture, new_document, new_page, paragraph, put, ruled_table, save
+from pdf_builders import furniture, new_document, new_page, paragraph, put, ruled_table, save, stroked_table
 
 from ingestkit_core import ContentType
 from ingestkit_pdf import PDFOptions, PDFProcessor
@@ -49,7 +49,8 @@ def test_ruled_table_becomes_typed_artifact_and_markdown_chunk(tmp_path: Path, r
     assert table.metadata.page_numbers == [1]
 
     [table_chunk] = [chunk for chunk in result.chunks if chunk.metadata.content_type is ContentType.TABLE]
-    assert table_chunk.text.splitlines()[:3] == [
+    assert table_chunk.text.splitlines()[:4] == [
+        "SQL table: orders__page1_table1",
         "| Item | Quantity | Unit price | Due date | Approved |",
         "| --- | --- | --- | --- | --- |",
         "| Laptop | 12 | 1,249.50 | 2024-03-01 | yes |",
@@ -86,7 +87,9 @@ def test_table_continued_over_two_pages_is_one_table(tmp_path: Path) -> None:
     table_chunks = [chunk for chunk in result.chunks if chunk.metadata.content_type is ContentType.TABLE]
     markdown = "\n".join(chunk.text for chunk in table_chunks)
     assert markdown.count("| Item 13 |") == 1
-    assert all(chunk.text.startswith("| Item | Quantity |") for chunk in table_chunks)
+    assert all(
+        chunk.text.startswith("SQL table: long__page1_table1\n| Item | Quantity |") for chunk in table_chunks
+    )
 
 
 def test_different_tables_on_consecutive_pages_stay_apart(tmp_path: Path) -> None:
@@ -141,3 +144,68 @@ def test_cell_typing() -> None:
     assert parse_date("March 2, 2024") == "2024-03-02"
     assert convert("", "integer") is None
     assert convert("7", "real") == 7.0
+
+
+def test_latex_style_stroked_rules_become_a_sql_table_with_word_built_cells(tmp_path: Path, run) -> None:
+    # Every rule is its own stroked path with a zero-height or zero-width rectangle.
+    document = new_document()
+    page = new_page(document)
+    y = paragraph(page, 90, "Figure II gives the iCode operations.")
+    rows = [
+        ["iCode", "Operands", "Description"],
+        ["RRC", "IC_LEFT()\nIC_RESULT()", "Rotate right with carry"],
+        ["IFX", "IC_COND", "Conditional jump. If true la-\nbel is present then jump"],
+    ]
+    y = stroked_table(page, y, rows, widths=[90, 120, 220])
+    paragraph(page, y, "The code generator translates these operations.")
+    result = run(save(document, tmp_path / "icode.pdf"))
+    [table] = result.tables
+    assert [column.source_name for column in table.columns] == ["iCode", "Operands", "Description"]
+    assert table.rows == [
+        ["RRC", "IC_LEFT() IC_RESULT()", "Rotate right with carry"],
+        ["IFX", "IC_COND", "Conditional jump. If true label is present then jump"],
+    ]
+    assert table.sql_name == "icode__page1_table1"
+    [chunk] = [chunk for chunk in result.chunks if chunk.metadata.content_type is ContentType.TABLE]
+    assert chunk.text.startswith("SQL table: icode__page1_table1\n| iCode | Operands | Description |")
+    narrative = " ".join(c.text for c in result.chunks if c.metadata.content_type is not ContentType.TABLE)
+    assert "IC_LEFT" not in narrative
+    assert "Operands" not in narrative
+
+
+def test_multi_line_numbers_and_huge_integers_stay_text(tmp_path: Path) -> None:
+    document = new_document()
+    page = new_page(document)
+    rows = [
+        ["n", "Squares", "Serial", "Count"],
+        ["1", "25 36 49\n64 81 100", "1234567890123456789012345", "7"],
+        ["2", "121 144", "9", "12"],
+    ]
+    stroked_table(page, 90, rows, widths=[40, 140, 200, 60])
+    result = PDFProcessor().process(save(document, tmp_path / "numbers.pdf"), PDFOptions())
+    [table] = result.tables
+    assert [column.type for column in table.columns] == ["integer", "text", "text", "integer"]
+    assert table.rows == [
+        [1, "25 36 49 64 81 100", "1234567890123456789012345", 7],
+        [2, "121 144", "9", 12],
+    ]
+    assert column_type(["25 36 49"]) == "text"
+    assert column_type(["99999999999999999999"]) == "text"  # over 64 bits, and over a double's digits
+    assert column_type(["9223372036854775807"]) == "integer"
+
+
+def test_long_table_left_open_at_the_page_break_is_stitched(tmp_path: Path) -> None:
+    header = ["Architecture", "MCU name", "Macro"]
+    rows = [[f"avr{n % 3 + 1}", f"attiny{n}", f"__AVR_ATtiny{n}__"] for n in range(1, 31)]
+    document = new_document()
+    page = new_page(document)
+    y = paragraph(page, 72, "The compiler defines one macro per device.")
+    # Page 1: no bottom rule under its last row; page 2: no top rule above its first row.
+    stroked_table(page, 430, [header, *rows[:15]], bottom_rule=False)
+    page = new_page(document)
+    y = stroked_table(page, 60, rows[15:], top_rule=False)
+    paragraph(page, y, "Devices not listed are not supported.")
+    result = PDFProcessor().process(save(document, tmp_path / "devices.pdf"), PDFOptions())
+    [table] = result.tables
+    assert table.metadata.page_numbers == [1, 2]
+    assert table.rows == rows

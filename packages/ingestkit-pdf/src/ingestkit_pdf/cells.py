@@ -1,7 +1,7 @@
 """Typed table columns from the strings printed in PDF table cells.
 
 A column gets a type only when every non-empty cell parses as it: integers
-("1,234", "-7"), reals ("3.50", "$1,200.00", "12.5%"), booleans (yes/no, true/false),
+("1,234", "-7", within 64 bits), reals ("3.50", "$1,200.00", "12.5%"), booleans (yes/no, true/false),
 ISO or written-out dates and ISO datetimes; anything else is text. Ambiguous forms such
 as "03/04/2024" stay text rather than being guessed. Empty cells become NULL.
 """
@@ -22,8 +22,14 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
+INT64_MAX = 2**63 - 1
+MAX_REAL_DIGITS = 15
+"""Digits a double holds exactly; a longer number (an id, a serial) stays text."""
+
+
 def _strip_number(text: str) -> str:
-    text = text.strip().replace(" ", "")
+    # Inner spaces are kept: "25 36 49" is a cell of three numbers (a wrapped cell), not 253649.
+    text = text.strip()
     if text.startswith("(") and text.endswith(")"):
         text = "-" + text[1:-1]  # accounting negative
     if text[:1] in _CURRENCY:
@@ -39,12 +45,16 @@ def parse_integer(text: str) -> int | None:
     cleaned = _strip_number(text)
     if not _INTEGER.match(cleaned):
         return None
-    return int(cleaned.replace(",", ""))
+    value = int(cleaned.replace(",", ""))
+    # SQLite integers are 64-bit: a larger value stays text rather than failing the insert.
+    return value if -INT64_MAX - 1 <= value <= INT64_MAX else None
 
 
 def parse_real(text: str) -> float | None:
     cleaned = _strip_number(text)
     if not cleaned or not _REAL.match(cleaned):
+        return None
+    if sum(char.isdigit() for char in cleaned) > MAX_REAL_DIGITS:
         return None
     return float(cleaned.replace(",", ""))
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import JsonValue
 
 from ingestkit_core import Block, BlockKind, Chunk, Chunker, ErrorCode, IngestError, TableArtifact
+from ingestkit_core.tables import table_name
 from ingestkit_pdf._pymupdf import pymupdf
 from ingestkit_pdf.forms import form_lines
 from ingestkit_pdf.furniture import PageLines, mark_furniture
@@ -141,7 +143,7 @@ def extract(document: pymupdf.Document, options: PDFOptions, *, source: str) -> 
     )
     clock.lap("structure")
 
-    blocks = _blocks(pages, stitched)
+    blocks = _blocks(pages, stitched, lambda table: table_name(source, table.name, options.table_suffix))
     out.chunks = Chunker(options.chunking).chunk(blocks, source=source, format="pdf")
     out.tables = [table_artifact(table, source=source, suffix=options.table_suffix) for table in stitched]
     clock.lap("chunk")
@@ -165,7 +167,7 @@ def _ocr(page: pymupdf.Page, profile: PageProfile, options: PDFOptions, out: Ext
     return result.lines
 
 
-def _blocks(pages: list[PageState], tables: list[Table]) -> list[Block]:
+def _blocks(pages: list[PageState], tables: list[Table], sql_name: Callable[[Table], str]) -> list[Block]:
     starts: dict[int, list[Table]] = {}
     for table in tables:
         starts.setdefault(table.first.page, []).append(table)
@@ -174,7 +176,7 @@ def _blocks(pages: list[PageState], tables: list[Table]) -> list[Block]:
         placed = []
         for table in starts.get(state.number, []):
             x0, y0, x1, y1 = table.first.bbox
-            placed.append(Region(x0, y0, x1, y1, block=table_block(table)))
+            placed.append(Region(x0, y0, x1, y1, block=table_block(table, sql_name(table))))
         blocks.extend(page_blocks(state.lines, state.number, state.width, placed))
         if state.form:
             blocks.append(Block(BlockKind.FORM, "\n".join(state.form), page_numbers=(state.number,)))

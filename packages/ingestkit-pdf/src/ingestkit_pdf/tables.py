@@ -20,13 +20,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingestkit_core import Block, BlockKind, ChunkMetadata, ContentType, TableArtifact, TableColumn
 from ingestkit_core.tables import table_name, unique_names
 from ingestkit_pdf._pymupdf import pymupdf
 from ingestkit_pdf.cells import typed_rows
+from ingestkit_pdf.layout import join_lines
 from ingestkit_pdf.profile import PageProfile
-from ingestkit_pdf.text import Line, Role
+from ingestkit_pdf.text import Line, Role, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ CLIP_MARGIN = 3.0
 COLUMN_TOLERANCE = 3.0
 MIN_ROWS = 2
 MIN_COLUMNS = 2
+RULE_THICKNESS = 2.0
+WORD_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
+"""Ligatures expanded and soft hyphens kept (``join_lines`` mends words broken over lines)."""
 
 
 @dataclass(slots=True)
@@ -68,8 +73,35 @@ class Table:
         return f"page{self.first.page}_table{self.first.index}"
 
 
-def _clean(cell: str | None) -> str:
-    return " ".join(cell.split()) if cell else ""
+def _touches(clip: pymupdf.Rect, rect: pymupdf.Rect) -> bool:
+    """Whether a drawn path lies in the clip. A stroked rule has a zero-height (or zero-width)
+    rectangle, which ``Rect.intersects`` never reports as overlapping anything."""
+    return bool(rect.x0 <= clip.x1 and rect.x1 >= clip.x0 and rect.y0 <= clip.y1 and rect.y1 >= clip.y0)
+
+
+Word = tuple[float, float, float, float, str, int, int, int]
+
+
+def _cell_text(box: tuple[float, float, float, float] | None, words: Sequence[Word]) -> str:
+    """The words whose centre lies in ``box``, line by line, wrapped lines joined.
+
+    Built from the page's words rather than ``Table.extract()``, which re-reads
+    characters by position and garbles text set with underscores ("IC_LEFT()")."""
+    if box is None:
+        return ""
+    x0, y0, x1, y1 = box
+    inside = [
+        word for word in words if x0 <= (word[0] + word[2]) / 2 <= x1 and y0 <= (word[1] + word[3]) / 2 <= y1
+    ]
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for word in inside:
+        lines.setdefault((word[5], word[6]), []).append(word)
+    ordered = sorted(
+        lines.values(), key=lambda line: (round(min(w[1] for w in line)), min(w[0] for w in line))
+    )
+    return clean_text(
+        join_lines(" ".join(w[4] for w in sorted(line, key=lambda w: w[7])) for line in ordered)
+    )
 
 
 def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
@@ -81,29 +113,80 @@ def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
         clip = pymupdf.Rect(
             clip.x0 - CLIP_MARGIN, clip.y0 - CLIP_MARGIN, clip.x1 + CLIP_MARGIN, clip.y1 + CLIP_MARGIN
         )
-        paths = [path for path in drawings if clip.intersects(path["rect"])]
+        paths = [path for path in drawings if _touches(clip, path["rect"])]
         try:
-            result = page.find_tables(clip=clip, paths=paths, use_layout=False, strategy="lines")
+            result = page.find_tables(
+                clip=clip, paths=paths, use_layout=False, strategy="lines", add_lines=_open_ends(paths)
+            )
         except Exception:  # the finder is heuristic code; a failure costs a table, not the page
             logger.warning("page %d: table finder failed in region %s", profile.number, region, exc_info=True)
             continue
+        if not result.tables:
+            continue
+        words: list[Word] = page.get_text("words", clip=clip, flags=WORD_FLAGS)
         for table in result.tables:
-            grid = [[_clean(cell) for cell in row] for row in table.extract()]
-            grid = [row for row in grid if any(row)]
-            width = max((len(row) for row in grid), default=0)
-            if width < MIN_COLUMNS or len(grid) < MIN_ROWS:
-                continue
-            header_names = [_clean(name) for name in table.header.names]
-            if table.header.external and len(header_names) == width:
-                header, rows = header_names, grid
-            else:
-                header, rows = grid[0], grid[1:]
-            edges = _edges(table)
-            found.append(PageTable(profile.number, len(found) + 1, tuple(table.bbox), header, rows, edges))
+            part = _page_table(table, words, profile.number, len(found) + 1)
+            if part is not None:
+                found.append(part)
     found.sort(key=lambda part: (part.bbox[1], part.bbox[0]))
     for index, part in enumerate(found, start=1):
         part.index = index
     return found
+
+
+def _open_ends(paths: Sequence[dict[str, Any]]) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Closing rules for a grid left open at a page break.
+
+    A long table broken by the page has column rules running past its last (or before
+    its first) horizontal rule; the finder only sees cells closed on all sides, so that
+    row would be lost. Close it where the column rules end."""
+    horizontal: list[pymupdf.Rect] = []
+    vertical: list[pymupdf.Rect] = []
+    for path in paths:
+        rect = path["rect"]
+        if rect.height <= RULE_THICKNESS and rect.width > RULE_THICKNESS:
+            horizontal.append(rect)
+        elif rect.width <= RULE_THICKNESS and rect.height > RULE_THICKNESS:
+            vertical.append(rect)
+    if len(vertical) < MIN_COLUMNS + 1 or not horizontal:
+        return []
+    left, right = min(rect.x0 for rect in vertical), max(rect.x1 for rect in vertical)
+    added = []
+    bottom, lowest = max(rect.y1 for rect in vertical), max(rect.y1 for rect in horizontal)
+    if bottom > lowest + RULE_THICKNESS:
+        added.append(((left, bottom), (right, bottom)))
+    top, highest = min(rect.y0 for rect in vertical), min(rect.y0 for rect in horizontal)
+    if top < highest - RULE_THICKNESS:
+        added.append(((left, top), (right, top)))
+    return added
+
+
+def _page_table(table: pymupdf.table.Table, words: Sequence[Word], page: int, index: int) -> PageTable | None:
+    grid = [[_cell_text(cell, words) for cell in row.cells] for row in table.rows]
+    header_names: list[str] = []
+    if table.header.external:
+        header_names = [_cell_text(cell, words) for cell in table.header.cells]
+    grid = [row for row in grid if any(row)]
+    width = max((len(row) for row in grid), default=0)
+    # Columns empty in every row are gaps between rules (a margin bar, a double rule).
+    keep = [
+        column
+        for column in range(width)
+        if any(column < len(row) and row[column] for row in grid)
+        or (len(header_names) == width and header_names[column])
+    ]
+    grid = [[row[column] if column < len(row) else "" for column in keep] for row in grid]
+    if len(keep) < MIN_COLUMNS or len(grid) < MIN_ROWS:
+        return None
+    if len(header_names) == width and any(header_names):
+        header, rows = [header_names[column] for column in keep], grid
+    else:
+        header, rows = grid[0], grid[1:]
+    bbox = tuple(table.bbox)
+    if header_names:
+        # A header row found above the top rule (a continuation page's first row) belongs to the table.
+        bbox = (*bbox[:1], min(bbox[1], table.header.bbox[1]), *bbox[2:])
+    return PageTable(page, index, bbox, header, rows, _edges(table))
 
 
 def _edges(table: pymupdf.table.Table) -> list[float]:
@@ -175,13 +258,14 @@ def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["---"] * width), *(line(row[:width]) for row in padded)])
 
 
-def table_block(table: Table) -> Block:
+def table_block(table: Table, sql_name: str) -> Block:
     header = table.first.header
+    # The SQL name first, so a reader of any part of the table knows where to query it.
     return Block(
         BlockKind.TABLE,
-        _markdown(header, table.rows),
+        f"SQL table: {sql_name}\n{_markdown(header, table.rows)}",
         page_numbers=table.pages,
-        header_lines=2,
+        header_lines=3,
         table_name=table.name,
         extra={"table_rows": len(table.rows)},
     )

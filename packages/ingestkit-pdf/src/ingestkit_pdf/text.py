@@ -10,24 +10,39 @@ headings, reading order and chunking treat both alike.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ingestkit_pdf._pymupdf import pymupdf
 
-# No images in the dict (they would be decoded and copied); keep ligatures and
+# No images in the dict (they would be decoded and copied); ligature glyphs expanded
+# ("fi", not "ﬁ"; a font whose map names U+FB01 itself is mended by ``clean_text``);
 # whitespace as written; drop text outside the page box. Vector outlines come in the
 # same pass (a second pass over the page's drawings would cost a fifth of the budget).
-TEXT_FLAGS = (
-    pymupdf.TEXT_PRESERVE_LIGATURES
-    | pymupdf.TEXT_PRESERVE_WHITESPACE
-    | pymupdf.TEXT_MEDIABOX_CLIP
-    | pymupdf.TEXT_COLLECT_VECTORS
-)
+TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_COLLECT_VECTORS
 VECTOR_BLOCK = 3
 _BOLD_FLAG = 16
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SOFT_HYPHEN = "\xad"
+
+
+def clean_text(text: str) -> str:
+    """Text as people and search engines expect it: NFKC (ligatures such as "ﬁ" become
+    "fi", so "unified" finds "uniﬁed"), lone surrogates — which a broken ToUnicode map
+    can produce and which cannot be encoded as UTF-8 — replaced by U+FFFD, and soft
+    hyphens dropped except one ending the text, which marks a word broken over lines."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", _SURROGATE.sub("\ufffd", text))
+    if _SOFT_HYPHEN in text[:-1]:
+        text = text[:-1].replace(_SOFT_HYPHEN, "") + text[-1]
+    return text
 
 
 class Role:
@@ -127,7 +142,7 @@ def extract_lines(page: pymupdf.Page, number: int) -> tuple[list[Line], TextStat
                 size = max(size, span["size"])
                 if span["flags"] & _BOLD_FLAG or _bold_name(font):
                     bold_chars += count
-            text = " ".join("".join(text_parts).split())
+            text = clean_text(" ".join("".join(text_parts).split()))
             if not text:
                 continue
             stats.chars += chars
