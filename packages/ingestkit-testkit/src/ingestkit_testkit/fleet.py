@@ -73,6 +73,74 @@ def purge_prefix(url: str, prefix: str) -> int:
         client.close()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, which the test may stop and restart.
+
+    ``persistent`` keeps data across restarts (append-only file, synced on every write),
+    as a production server would; without it a restart comes back empty.
+    """
+
+    def __init__(self, folder: Path, *, persistent: bool = True) -> None:
+        self.folder = folder
+        self.persistent = persistent
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        import redis
+
+        server = shutil.which("redis-server")
+        if server is None:
+            raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
+        self.proc = subprocess.Popen(
+            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
+             "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {self.port} did not start") from None
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # a clean shutdown: the append-only file is complete
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self, down_s: float = 0.3) -> None:
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
 def worker_command() -> list[str]:
     """The ``ingestkit`` command line (for tests of the CLI itself)."""
     script = Path(sys.executable).with_name("ingestkit")
