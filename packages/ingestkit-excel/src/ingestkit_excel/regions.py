@@ -288,17 +288,20 @@ def _peel_top(grid: SheetGrid, merges: Merges, region: Region, pieces: list[Regi
         top += 1
     if top != body:
         return region.top  # something else above the block (a lone number): leave it whole
-    form_start: int | None = None
-    for row in range(region.top, top):
-        if len(counts[row - region.top]) == 2:
-            form_start = row if form_start is None else form_start
+    if top == region.top:
+        return top
+    # Runs of title lines become one title region, runs of label/value lines one form.
+    start = region.top
+    for row in range(region.top, top + 1):
+        if row < top and len(counts[row - region.top]) == len(counts[start - region.top]):
             continue
-        if form_start is not None:
-            pieces.append(_metadata_region(form_start, row - 1, region))
-            form_start = None
-        pieces.append(_text_region(row, region, RegionKind.TITLE, "one text cell above a wider block"))
-    if form_start is not None:
-        pieces.append(_metadata_region(form_start, top - 1, region))
+        if len(counts[start - region.top]) == 2:
+            pieces.append(_metadata_region(start, row - 1, region))
+        else:
+            title = Region(start, region.left, row - 1, region.right, RegionKind.TITLE, 0.8)
+            title.reasons.append("one text cell above a wider block")
+            pieces.append(title)
+        start = row
     return top
 
 
@@ -389,7 +392,7 @@ def _join(grid: SheetGrid, merges: Merges, regions: list[Region]) -> list[Region
 
 
 def _single_row_label(grid: SheetGrid, merges: Merges, region: Region) -> bool:
-    if region.height != 1 or region.reasons:
+    if region.height != 1 or (region.reasons and region.kind is not RegionKind.TITLE):
         return False
     cols = _anchors(grid, merges, region.top, region.left, region.right)
     return len(cols) == 1 and isinstance(grid.rows[region.top][cols[0]], str | int | float)
@@ -658,7 +661,7 @@ def _form_like(grid: SheetGrid, merges: Merges, region: Region, header: int) -> 
     if colons * 2 >= len(labels) or header == 0:
         return True
     # Under a header, one value type down the column is a two-column table.
-    value_kinds = {type(value) for value in values[header:] if value != BLANK}
+    value_kinds = {_kind_of(value) for value in values[header:]} - {None}
     return len(value_kinds) >= 2
 
 

@@ -46,7 +46,11 @@ def blocks_for(layout: Layout, region: Region, *, last: bool = False) -> list[Bl
     if region.kind is RegionKind.TITLE and not last:
         # A heading only reaches the text with what follows it, so a title at the
         # very end of a sheet is kept as a paragraph instead.
-        text = " ".join(_clean(value) for _, value in _cells(layout, region.top, region))
+        text = " — ".join(
+            " ".join(_clean(value) for _, value in _cells(layout, row, region))
+            for row in range(region.top, region.bottom + 1)
+            if _cells(layout, row, region)
+        )
         return [Block(BlockKind.HEADING, text, level=TITLE_LEVEL, **common)]
     if region.kind is RegionKind.FORM:
         return [Block(BlockKind.FORM, "\n".join(_form_lines(layout, region)), **common)]
