@@ -196,3 +196,40 @@ def test_a_rebuilt_pdf_with_no_content_left_is_corrupt_not_text_free(tmp_path: P
     assert result.warning_codes == ["W_FILE_REPAIRED"]
     assert result.error_codes == ["E_PARSE_CORRUPT"]
     assert "no content could be recovered" in result.errors[0].message
+
+
+_HELLO = "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 700 Td (Hello world) Tj ET\nendstream"
+_FONT = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+_PAGE = (
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+    " /Resources << /Font << /F1 5 0 R >> >> >>"
+)
+
+
+def test_a_page_count_that_lies_is_corrupt_not_a_processor_error(tmp_path: Path) -> None:
+    path = tmp_path / "lie.pdf"
+    catalog = "<< /Type /Catalog /Pages 2 0 R >>"
+    tree = "<< /Type /Pages /Kids [3 0 R] /Count 4000 >>"
+    path.write_bytes(minimal_pdf([catalog, tree, _PAGE, _HELLO, _FONT]))
+    assert _code(path) == "E_PARSE_CORRUPT"
+
+
+def test_a_page_tree_with_no_reachable_page_is_corrupt_not_empty(tmp_path: Path) -> None:
+    path = tmp_path / "loop.pdf"
+    # The page tree declares one page but its only kid is the tree itself.
+    catalog = "<< /Type /Catalog /Pages 2 0 R >>"
+    path.write_bytes(minimal_pdf([catalog, "<< /Type /Pages /Kids [2 0 R] /Count 1 >>"]))
+    assert _code(path) == "E_PARSE_CORRUPT"
+
+
+def test_an_empty_file_is_empty_like_any_other_format(tmp_path: Path, run) -> None:
+    path = tmp_path / "nothing.pdf"
+    path.write_bytes(b"")
+    result = run(path)
+    assert result.status is ResultStatus.FAILED
+    assert result.error_codes == ["E_PARSE_EMPTY"]
+
+
+def test_the_tesseract_program_is_a_worker_only_option() -> None:
+    assert "ocr.tesseract_cmd" in PDFOptions.worker_only
+    assert "ocr.tesseract_cmd" in PDFOptions.key_exclude

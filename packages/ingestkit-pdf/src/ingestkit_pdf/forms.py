@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from ingestkit_pdf._pymupdf import pymupdf
-from ingestkit_pdf.text import Line, Role
+from ingestkit_pdf.text import Line, Role, clean_text
 
 _GENERIC_NAME = re.compile(r"^(text|field|check ?box|radio|button|combo ?box|list ?box)[\s_.-]*\d*$", re.I)
 LABEL_ROW_TOLERANCE = 3.0
@@ -97,4 +97,4 @@ def form_lines(page: pymupdf.Page, lines: Sequence[Line]) -> list[str]:
     for x, y, label, chosen in radio_groups.values():
         entries.append((y, x, f"{label}: {chosen}".rstrip()))
     entries.sort(key=lambda entry: (round(entry[0]), entry[1]))
-    return [text for _, _, text in entries]
+    return [clean_text(text) for _, _, text in entries]

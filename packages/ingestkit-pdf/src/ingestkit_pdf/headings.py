@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ingestkit_pdf.text import Line, Role, body_size
+from ingestkit_pdf.text import Line, Role, body_size, clean_text
 
 MAX_HEADING_WORDS = 16
 MAX_HEADING_CHARS = 140
@@ -54,7 +54,7 @@ def assign_headings(pages: Sequence[list[Line]], toc: list[list[Any]], mode: str
 def _match_outline(pages: Sequence[list[Line]], toc: list[list[Any]], *, dry_run: bool) -> int:
     matched = 0
     for entry in toc:
-        level, title, page_number = int(entry[0]), str(entry[1]).strip(), int(entry[2])
+        level, title, page_number = int(entry[0]), clean_text(str(entry[1]).strip()), int(entry[2])
         if not title or not 1 <= page_number <= len(pages):
             continue
         lines = pages[page_number - 1]

@@ -29,6 +29,8 @@ class PDFOptions(ProcessorOptions):  # type: ignore[misc,unused-ignore]  # Any w
     processor: Literal["pdf"] = "pdf"
     # How OCR runs, not what it reads: these do not change the output.
     key_exclude: ClassVar[frozenset[str]] = frozenset({"tenant", "ocr.tesseract_cmd", "ocr.timeout_s"})
+    # A program to run comes from the worker's own configuration, never from a queued job.
+    worker_only: ClassVar[frozenset[str]] = frozenset({"ocr.tesseract_cmd"})
 
     chunking: ChunkerOptions = Field(default_factory=ChunkerOptions)
     ocr: OCROptions = Field(default_factory=OCROptions)

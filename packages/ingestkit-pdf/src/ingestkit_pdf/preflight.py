@@ -21,6 +21,7 @@ from pydantic import JsonValue
 from ingestkit_core import DocumentError, ErrorCode, IngestError
 from ingestkit_pdf._pymupdf import pymupdf
 from ingestkit_pdf.options import PDFOptions
+from ingestkit_pdf.text import clean_text
 
 SIGNATURE = b"%PDF-"
 SIGNATURE_WINDOW = 1024
@@ -47,6 +48,8 @@ def open_pdf(path: Path, options: PDFOptions) -> Preflight:
     # The size limit (max_file_mb) is enforced by core before a processor runs.
     with path.open("rb") as handle:
         head = handle.read(SIGNATURE_WINDOW)
+    if not head:
+        raise DocumentError("the file is empty (0 bytes)", ErrorCode.E_PARSE_EMPTY)
     if not looks_like_pdf(head):
         raise DocumentError(
             "not a PDF: no %PDF- signature at the start of the file", ErrorCode.E_FILE_UNSUPPORTED
@@ -67,9 +70,13 @@ def _vet(document: pymupdf.Document, options: PDFOptions) -> Preflight:
     if document.needs_pass and not document.authenticate(""):
         raise DocumentError("the PDF is encrypted with a password", ErrorCode.E_PARSE_PASSWORD)
     repaired = bool(document.is_repaired)
-    pages = document.page_count
+    try:
+        pages = document.page_count
+    except RuntimeError as exc:  # a page tree whose /Count MuPDF rejects ("Invalid number of pages")
+        raise DocumentError(f"the PDF's page tree is damaged: {exc}", ErrorCode.E_PARSE_CORRUPT) from None
     if pages == 0:
-        if repaired and not _declares_no_pages(document):
+        if not _declares_no_pages(document):
+            # Pages are declared but none could be read (a damaged or too deeply nested page tree).
             raise DocumentError(
                 "the PDF is damaged and no page could be recovered", ErrorCode.E_PARSE_CORRUPT
             )
@@ -94,7 +101,7 @@ def _vet(document: pymupdf.Document, options: PDFOptions) -> Preflight:
         )
     embedded = document.embfile_count()
     if embedded:
-        names = ", ".join(document.embfile_names()[:5])
+        names = clean_text(", ".join(document.embfile_names()[:5]))
         result.warnings.append(
             IngestError.of(
                 ErrorCode.W_EMBEDDED_FILES,
@@ -146,13 +153,13 @@ def document_metadata(document: pymupdf.Document) -> dict[str, JsonValue]:
     info = document.metadata or {}
     metadata: dict[str, JsonValue] = {"page_count": document.page_count}
     for key in ("title", "author", "subject", "keywords", "creator", "producer"):
-        value = (info.get(key) or "").strip()
+        value = clean_text((info.get(key) or "").strip())
         if value:
             metadata[key] = value
     for key, name in (("creationDate", "created"), ("modDate", "modified")):
         raw = (info.get(key) or "").strip()
         if raw:
-            metadata[name] = pdf_date(raw) or raw
+            metadata[name] = pdf_date(raw) or clean_text(raw)
     if info.get("format"):
         metadata["pdf_version"] = info["format"]
     if info.get("encryption"):
