@@ -228,3 +228,18 @@ def test_search_filters_and_leaves_tables_of_contents_out(store: Store) -> None:
 def test_queries_without_words_find_nothing(store: Store) -> None:
     store.write(result("/kb/a.pdf", "h1", ["Anything."]))
     assert store.search("?!") == []
+
+
+def test_content_stored_after_an_environmental_error_is_processed_again(store: Store) -> None:
+    partial = result("/kb/scan.pdf", "h1", ["Text page."])
+    partial.status = ResultStatus.PARTIAL
+    partial.errors = [IngestError(code="E_OCR_UNAVAILABLE", message="tesseract is not installed")]
+    store.write(partial)
+    assert not store.has(partial.key or "", partial.source_uri), "redone once OCR is installed"
+    clean = result("/kb/scan.pdf", "h1", ["Text page."])
+    store.write(clean)
+    assert store.has(clean.key or "", clean.source_uri)
+    timed_out = result("/kb/scan.pdf", "h1", [], status=ResultStatus.FAILED)
+    timed_out.errors = [IngestError(code="E_EXECUTION_TIMEOUT", message="past its limit")]
+    store.write(timed_out)
+    assert not store.has(clean.key or "", clean.source_uri), "a run that timed out is tried again"

@@ -14,6 +14,11 @@ url = "redis://127.0.0.1:6379/0"
 [store]
 url = "sqlite:///ingestkit.db"
 
+[embedding]            # the options of one embedder, named by `embedder`
+embedder = "openai"
+base_url = "http://gpu-box:11434/v1"
+model = "nomic-embed-text"
+
 [pdf]                  # the options of the processor named "pdf"
 [pdf.execution]        # per-format override: wins over [execution]
 timeout_s = 900
@@ -39,6 +44,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ingestkit_core.embedding import EmbedderOptions, embedder_names, embedder_options_model
 from ingestkit_core.errors import ConfigError
 from ingestkit_core.execution.base import ExecutionBackend
 from ingestkit_core.execution.local.options import LocalExecutionOptions
@@ -49,7 +55,7 @@ from ingestkit_core.stores import DEFAULT_STORE_URL
 
 ENV_PREFIX = "INGESTKIT_"
 Backend = Literal["inline", "thread", "process", "redis"]
-SECTIONS = ("execution", "worker", "store")
+SECTIONS = ("execution", "worker", "store", "embedding")
 Origins = dict[tuple[str, ...], str]
 
 
@@ -109,6 +115,9 @@ class IngestkitConfig(BaseModel):
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     worker: WorkerOptions = Field(default_factory=WorkerOptions)
     store: StoreOptions = Field(default_factory=StoreOptions)
+    embedding: dict[str, Any] = Field(
+        default_factory=dict, description="The options of one embedder, named by its `embedder` field"
+    )
     formats: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-processor sections, by processor name"
     )
@@ -130,10 +139,26 @@ class IngestkitConfig(BaseModel):
             raise ConfigError(describe(exc, self.origins, (processor, "execution"))) from None
         return execution.timeout_s or self.execution.timeout_s
 
+    def embedder_options(self) -> EmbedderOptions | None:
+        """The configured embedder's options, validated by its own model; None without one."""
+        if not self.embedding:
+            return None
+        name = self.embedding.get("embedder")
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"[embedding] needs embedder = the name of an embedder ({', '.join(embedder_names())})"
+            )
+        model = embedder_options_model(name)
+        try:
+            return model.model_validate(self.embedding)
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, self.origins, ("embedding",))) from None
+
     def validate_formats(self) -> None:
         for name in self.formats:
             self.options_for(name)
             self.timeout_for(name)
+        self.embedder_options()
 
 
 def describe(exc: ValidationError, origins: Origins | None = None, within: tuple[str, ...] = ()) -> str:

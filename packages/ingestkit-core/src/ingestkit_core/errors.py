@@ -7,6 +7,7 @@ raised as :class:`IngestkitError` subclasses. Both carry a code from :class:`Err
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -65,6 +66,7 @@ class ErrorCode(StrEnum):
     W_TABLE_SKIPPED = "W_TABLE_SKIPPED"
     W_UNCHANGED = "W_UNCHANGED"
     W_EMBEDDED_FILES = "W_EMBEDDED_FILES"
+    W_JAVASCRIPT_IGNORED = "W_JAVASCRIPT_IGNORED"
     W_FILE_REPAIRED = "W_FILE_REPAIRED"
     W_PAGE_FAILED = "W_PAGE_FAILED"
     W_OCR_LOW_CONFIDENCE = "W_OCR_LOW_CONFIDENCE"
@@ -82,6 +84,19 @@ class ErrorCode(StrEnum):
     @property
     def is_warning(self) -> bool:
         return self.value.startswith("W_")
+
+    @property
+    def environmental(self) -> bool:
+        """Caused by the machine, not the file (a missing OCR engine, a crash): an unchanged
+        file whose last ingest ended with one is processed again."""
+        return (
+            self in _RETRYABLE or self is ErrorCode.E_OCR_UNAVAILABLE or self is ErrorCode.E_EXECUTION_MEMORY
+        )
+
+
+def environmental(codes: Iterable[str]) -> bool:
+    """Whether any of these codes (unknown ones aside) is :attr:`ErrorCode.environmental`."""
+    return any(code in ErrorCode.__members__ and ErrorCode(code).environmental for code in codes)
 
 
 _RETRYABLE = frozenset(

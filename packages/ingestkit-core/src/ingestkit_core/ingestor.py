@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ingestkit_core.closing import Closing
-from ingestkit_core.errors import ErrorCode, IngestkitError
+from ingestkit_core.embedding.base import Embedder
+from ingestkit_core.errors import ConfigError, ErrorCode, IngestkitError
 from ingestkit_core.execution.base import ExecutionBackend
 from ingestkit_core.models import Fingerprint, IngestError, ProcessingResult, ResultStatus
 from ingestkit_core.processor import ingest_key
-from ingestkit_core.routing import Route, Routed, as_route, route, walk
+from ingestkit_core.routing import Entry, Route, Routed, as_route, route, walk
 from ingestkit_core.stages.base import Stage
-from ingestkit_core.stores.base import FileBacked, Store
+from ingestkit_core.stages.embed import EmbeddingStage, fit_chunking
+from ingestkit_core.stores.base import FileBacked, Store, VectorStore
 from ingestkit_core.tables import file_stem
 
 logger = logging.getLogger(__name__)
@@ -52,12 +55,23 @@ class Ingestor(Closing):
         execution: ExecutionBackend | None = None,
         store: Store | None = None,
         stages: Sequence[Stage] = (),
+        embedder: Embedder | None = None,
     ) -> None:
         self.routes = [as_route(each) for each in routes]
         self.store = store
         self.stages = list(stages)
+        if embedder is not None:
+            # Chunks are cut to the model's input with its own tokenizer; vectors go to the store.
+            self.routes = [
+                replace(each, options=fit_chunking(each.options, embedder)) for each in self.routes
+            ]
+            if store is not None and not isinstance(store, VectorStore):
+                raise ConfigError(f"{type(store).__name__} cannot hold vectors; use a store that can")
+            self.stages.append(EmbeddingStage(embedder, store if isinstance(store, VectorStore) else None))
         self._execution = execution
         self._owns_execution = execution is None
+        self.pruned = 0
+        """Files the last ``run(prune=True)`` removed from the store."""
 
     @property
     def execution(self) -> ExecutionBackend:
@@ -79,9 +93,14 @@ class Ingestor(Closing):
         force: bool = False,
         on_result: ResultCallback | None = None,
         exclude: Iterable[Path] = (),
+        prune: bool = False,
     ) -> list[ProcessingResult]:
+        """Process and store; with ``prune``, also remove stored files that vanished from the
+        folders given (only folders walked without error)."""
+        paths = list(paths)
         store_files: list[Path] = self.store.files() if isinstance(self.store, FileBacked) else []
         entries = list(walk(paths, [*exclude, *store_files]))
+        self.pruned = self._prune(paths, entries) if prune and self.store is not None else 0
         results: list[ProcessingResult | None] = [None] * len(entries)
         pending: dict[str, int] = {}
 
@@ -106,6 +125,29 @@ class Ingestor(Closing):
                 batch = []
         self._finish(batch, done)
         return [result for result in results if result is not None]
+
+    def _prune(self, paths: list[str | Path], entries: list[Entry]) -> int:
+        """Remove sources under the walked folders whose files are gone; how many."""
+        assert self.store is not None
+        seen = {entry.path.absolute().as_uri() for entry in entries}
+        gone: list[str] = []
+        for given in paths:
+            root = Path(given)
+            if not root.is_dir():
+                continue
+            prefix = root.absolute().as_uri() + "/"
+            if any(entry.unlisted and entry.path.absolute().as_uri().startswith(prefix) for entry in entries):
+                logger.warning("not pruning %s: part of it could not be listed", root)
+                continue
+            gone += [
+                info.source_uri
+                for info in self.store.sources()
+                if info.source_uri.startswith(prefix) and info.source_uri not in seen
+            ]
+        removed = self.store.remove(gone) if gone else 0
+        if removed:
+            logger.info("pruned %d file(s) no longer under %s", removed, ", ".join(map(str, paths)))
+        return removed
 
     def _submit(self, path: Path, problem: str | None, force: bool) -> str | ProcessingResult:
         """A job id, or the result of a file that is not submitted."""

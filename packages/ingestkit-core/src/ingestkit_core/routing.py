@@ -66,6 +66,8 @@ class Entry:
 
     path: Path
     problem: str | None = None
+    unlisted: bool = False
+    """A folder that could not be listed: what it holds is unknown this time."""
 
 
 def walk(paths: Iterable[str | Path], exclude: Iterable[Path] = ()) -> Iterator[Entry]:
@@ -89,7 +91,11 @@ def walk(paths: Iterable[str | Path], exclude: Iterable[Path] = ()) -> Iterator[
 
 def _walk_dir(root: Path, excluded: set[Path]) -> Iterator[Entry]:
     real_root = root.resolve()
-    for directory, dirs, files in os.walk(root, followlinks=False):
+    unlisted: list[OSError] = []
+    for directory, dirs, files in os.walk(root, followlinks=False, onerror=unlisted.append):
+        while unlisted:
+            failed = unlisted.pop()
+            yield Entry(Path(failed.filename), f"a folder that cannot be listed: {failed.strerror}", True)
         dirs[:] = sorted(name for name in dirs if not name.startswith(IGNORED_PREFIXES))
         here = Path(directory)
         linked = [name for name in dirs if (here / name).is_symlink()]
@@ -112,6 +118,8 @@ def _walk_dir(root: Path, excluded: set[Path]) -> Iterator[Entry]:
                 yield Entry(found, f"a symbolic link out of {root} (not followed)")
                 continue
             yield Entry(found, _problem(found))
+    for failed in unlisted:
+        yield Entry(Path(failed.filename), f"a folder that cannot be listed: {failed.strerror}", True)
 
 
 def _problem(path: Path) -> str | None:

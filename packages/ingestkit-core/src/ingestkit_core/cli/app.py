@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from ingestkit_core.config import IngestkitConfig, load_config
+from ingestkit_core.embedding import Embedder, create_embedder
 from ingestkit_core.errors import IngestkitError
 from ingestkit_core.stores import Store, open_store
 
@@ -64,9 +65,11 @@ class Flag:
 
     name: str
     path: str
+    help: str | None = None
+    """For fields of a model chosen at run time (the embedder's); else read from the model."""
 
     def option(self, *aliases: str, **extra: Any) -> Any:
-        return typer.Option(self.name, *aliases, help=help_for(self.path), **extra)
+        return typer.Option(self.name, *aliases, help=self.help or help_for(self.path), **extra)
 
 
 STORE = Flag("--store", "store.url")
@@ -76,6 +79,13 @@ TIMEOUT = Flag("--timeout", "execution.timeout_s")
 MAX_MEMORY = Flag("--max-memory-mb", "execution.max_memory_mb")
 REDIS_URL = Flag("--redis-url", "execution.redis.url")
 PREFIX = Flag("--prefix", "execution.redis.prefix")
+EMBEDDER = Flag(
+    "--embedder", "embedding.embedder", "Embedder for vector search: openai, sentence-transformers …"
+)
+EMBED_URL = Flag(
+    "--embed-url", "embedding.base_url", "openai embedder: server root, e.g. http://gpu-box:11434/v1"
+)
+EMBED_MODEL = Flag("--embed-model", "embedding.model", "Embedding model name, or a local model folder")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML or YAML config file.", dir_okay=False)
@@ -114,6 +124,15 @@ def load(config_file: Path | None, flags: dict[Flag, Any] | None = None) -> Inge
         origins[tuple(flag.path.split("."))] = flag.name
     try:
         return load_config(config_file, overrides=overrides, override_origins=origins)
+    except IngestkitError as exc:
+        fail_usage(str(exc))
+
+
+def build_embedder(config: IngestkitConfig) -> Embedder | None:
+    """The configured embedder, or None; a bad name or an unreachable server is a usage error."""
+    try:
+        options = config.embedder_options()
+        return create_embedder(options.embedder, options) if options is not None else None
     except IngestkitError as exc:
         fail_usage(str(exc))
 

@@ -13,6 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ingestkit_core.cli.app import (
     BACKEND,
+    EMBED_MODEL,
+    EMBED_URL,
+    EMBEDDER,
     MAX_MEMORY,
     REDIS_URL,
     STORE,
@@ -21,11 +24,13 @@ from ingestkit_core.cli.app import (
     ConfigOption,
     JsonOption,
     app,
+    build_embedder,
     configure_logging,
     connect_store,
     err,
     fail_usage,
     load,
+    out,
 )
 from ingestkit_core.cli.render import print_json, print_summary, summary
 from ingestkit_core.config import build_backend
@@ -48,6 +53,12 @@ def ingest(
     workers: Annotated[int | None, WORKERS.option(min=1)] = None,
     timeout: Annotated[float | None, TIMEOUT.option(min=0.001)] = None,
     max_memory_mb: Annotated[int | None, MAX_MEMORY.option(min=16)] = None,
+    embedder: Annotated[str | None, EMBEDDER.option()] = None,
+    embed_url: Annotated[str | None, EMBED_URL.option()] = None,
+    embed_model: Annotated[str | None, EMBED_MODEL.option()] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove stored files that are gone from the folders given.")
+    ] = False,
     config_file: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Re-process files the store already holds.")] = False,
     as_json: JsonOption = False,
@@ -71,8 +82,12 @@ def ingest(
             WORKERS: workers,
             TIMEOUT: timeout,
             MAX_MEMORY: max_memory_mb,
+            EMBEDDER: embedder,
+            EMBED_URL: embed_url,
+            EMBED_MODEL: embed_model,
         },
     )
+    chosen_embedder = build_embedder(config)
     try:
         routes = [
             Route.to(name, config.options_for(name), timeout_s=config.timeout_for(name))
@@ -97,9 +112,10 @@ def ingest(
                 done.append(result)
                 progress.update(task, advance=1, description=Path(result.path).name[:40])
 
-            results = Ingestor(routes, execution=execution, store=result_store).run(
-                paths, force=force, on_result=advance
-            )
+            ingestor = Ingestor(routes, execution=execution, store=result_store, embedder=chosen_embedder)
+            results = ingestor.run(paths, force=force, on_result=advance, prune=prune)
+    except IngestkitError as exc:  # the store or embedder refused the setup: nothing was processed
+        fail_usage(str(exc))
     except KeyboardInterrupt:
         stored = sum(result.ok for result in done)
         err.print(f"interrupted: {len(done)} of {total} files done, {stored} stored", highlight=False)
@@ -107,12 +123,16 @@ def ingest(
     finally:
         signal.signal(signal.SIGTERM, previous)
         result_store.close()
+        if chosen_embedder is not None:
+            chosen_embedder.close()
     seconds = time.perf_counter() - started
 
     if as_json:
-        print_json(summary(results, seconds))
+        print_json({**summary(results, seconds), **({"pruned": ingestor.pruned} if prune else {})})
     elif not quiet:
         print_summary(results, seconds, config.store.url)
+        if prune:
+            out.print(f"pruned {ingestor.pruned} file(s) that are gone", highlight=False)
     raise typer.Exit(1 if any(r.status is ResultStatus.FAILED for r in results) else 0)
 
 

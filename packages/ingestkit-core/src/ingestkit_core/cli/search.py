@@ -11,13 +11,18 @@ from ingestkit_core.cli.app import (
     ConfigOption,
     JsonOption,
     app,
+    build_embedder,
     configure_logging,
     connect_store,
+    fail_usage,
     load,
     out,
 )
 from ingestkit_core.cli.render import print_hits, print_json
+from ingestkit_core.errors import IngestkitError
 from ingestkit_core.models import ContentType
+from ingestkit_core.search import SearchMode
+from ingestkit_core.search import search as run_search
 from ingestkit_core.stores.base import SearchFilters
 
 
@@ -39,10 +44,16 @@ def search(
     include_toc: Annotated[
         bool, typer.Option("--include-toc", help="Also tables of contents and indexes.")
     ] = False,
+    mode: Annotated[
+        SearchMode | None,
+        typer.Option(
+            "--mode", help="bm25 | vector | hybrid (default: hybrid when the store holds vectors, else bm25)."
+        ),
+    ] = None,
     config_file: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the stored chunks (full text, ranked by BM25)."""
+    """Search the stored chunks: by words (BM25), by meaning (vectors) or both (hybrid)."""
     configure_logging(as_json)
     config = load(config_file, {STORE: store})
     filters = SearchFilters(
@@ -52,10 +63,22 @@ def search(
         include_toc=include_toc,
     )
     result_store = connect_store(config.store.url, create=False)
+    query_embedder = build_embedder(config)
     try:
-        hits = result_store.search(query, limit, filters)
+        hits = run_search(
+            result_store,
+            query,
+            limit=limit,
+            mode=mode,
+            filters=filters,
+            embedder=query_embedder,
+        )
+    except IngestkitError as exc:
+        fail_usage(str(exc))
     finally:
         result_store.close()
+        if query_embedder is not None:
+            query_embedder.close()
     if as_json:
         print_json({"query": query, "hits": [hit.model_dump(mode="json") for hit in hits]})
         return

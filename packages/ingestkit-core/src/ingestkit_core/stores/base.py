@@ -96,7 +96,8 @@ class StoreStats(BaseModel):
 @runtime_checkable
 class Store(Protocol):
     def has(self, ingest_key: str, source_uri: str) -> bool:
-        """Whether this exact content is already stored for this source."""
+        """Whether this exact content is already stored for this source, and its last ingest
+        ended with no environmental error (:attr:`ErrorCode.environmental`)."""
         ...
 
     def reserve_table_suffix(self, source_uri: str, content_hash: str, stem: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ingestkit_core.closing import Closing
-from ingestkit_core.errors import ErrorCode, StoreError
+from ingestkit_core.errors import ErrorCode, StoreError, environmental
 from ingestkit_core.models import Chunk, ContentType, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import (
     SearchFilters,
@@ -59,7 +59,12 @@ class MemoryStore(Closing):
     def has(self, ingest_key: str, source_uri: str) -> bool:
         with self._lock:
             held = self._sources.get(source_uri)
-            return held is not None and held[1] == ingest_key
+            status = self._status.get(source_uri)
+            return (
+                held is not None
+                and held[1] == ingest_key
+                and not (status is not None and environmental(status.error_codes))
+            )
 
     def reserve_table_suffix(self, source_uri: str, content_hash: str, stem: str) -> str:
         with self._lock:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ingestkit_core.closing import Closing
-from ingestkit_core.errors import ErrorCode, StoreError
+from ingestkit_core.errors import ErrorCode, StoreError, environmental
 from ingestkit_core.models import ChunkMetadata, IngestError, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import (
     SearchFilters,
@@ -216,9 +216,11 @@ class SQLiteStore(Closing):
 
     def has(self, ingest_key: str, source_uri: str) -> bool:
         row = self._db.execute(
-            "SELECT 1 FROM sources WHERE source_uri = ? AND ingest_key = ?", (source_uri, ingest_key)
+            "SELECT st.error_codes FROM sources s LEFT JOIN source_status st USING (source_uri) "
+            "WHERE s.source_uri = ? AND s.ingest_key = ?",
+            (source_uri, ingest_key),
         ).fetchone()
-        return row is not None
+        return row is not None and not environmental(json.loads(row[0] or "[]"))
 
     def search(self, query: str, limit: int = 10, filters: SearchFilters | None = None) -> list[SearchHit]:
         """BM25 over chunk text: every content term first, any of them to fill up.
