@@ -273,3 +273,47 @@ def test_submitting_with_no_live_worker_warns_once_and_queues(
     warnings = [r.getMessage() for r in caplog.records if "no live worker runs 'testkit'" in r.getMessage()]
     assert len(warnings) == 1
     assert "ingestkit worker" in warnings[0]
+
+
+SHARED_KEYS = {"queues", "retry", "done", "dead", "workers"}  # capped or emptied, never per job
+
+
+def test_every_job_key_expires_and_content_goes_when_its_job_ends(
+    fleet: WorkerFleet, client: Callable[..., RedisExecutionBackend], case: Case, redis_url: str, prefix: str
+) -> None:
+    backend = client(result_ttl_s=600, blob_ttl_s=900)
+    small = backend.submit(case("small", "ok", text="Small."), OPTIONS)
+    big = backend.submit(case("big", "ok", text="Big. " + "x" * (400 << 10)), OPTIONS)  # stored before submit
+    server = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        for job_id in (small, big):
+            assert 0 < server.ttl(f"{prefix}:job:{job_id}") <= 600
+            assert 0 < server.ttl(f"{prefix}:job:{job_id}:blob") <= 900
+        fleet.start()
+        assert all(result.ok for _, result in backend.as_completed([small, big], 30))
+        for job_id in (small, big):
+            assert server.exists(f"{prefix}:job:{job_id}:blob") == 0, "content deleted when the job ended"
+            assert 0 < server.ttl(f"{prefix}:job:{job_id}:history") <= 600
+        cancelled = backend.submit(case("cancelled", "hang"), OPTIONS)
+        backend.cancel(cancelled)
+        assert server.exists(f"{prefix}:job:{cancelled}:blob") == 0
+        for key in server.scan_iter(match=f"{prefix}:*"):
+            if key.removeprefix(f"{prefix}:") in SHARED_KEYS or key.startswith(f"{prefix}:queue:"):
+                continue
+            assert server.ttl(key) > 0, f"{key} never expires"
+    finally:
+        server.close()
+
+
+def test_waiting_with_no_live_worker_is_bounded(
+    client: Callable[..., RedisExecutionBackend], case: Case
+) -> None:
+    backend = client(worker_wait_s=1.0)
+    job_id = backend.submit(case("alone", "ok"), OPTIONS)
+    started = time.monotonic()
+    with pytest.raises(ExecutionError) as raised:
+        backend.get_result(job_id)  # no timeout of its own
+    assert raised.value.code is ErrorCode.E_EXECUTION_UNAVAILABLE
+    assert "no live worker runs 'testkit'" in raised.value.message
+    assert "ingestkit worker" in raised.value.message
+    assert time.monotonic() - started < 5

@@ -96,6 +96,7 @@ class TestkitProcessor:
     extensions = frozenset({".iktest"})
     options_model = TestkitOptions
     thread_safe = True
+    test_only = True  # crashes and hangs on request: production workers do not serve it unasked
 
     def sniff(self, head: bytes) -> bool:
         return head.startswith(b'{"action"')

@@ -71,6 +71,23 @@ def is_test_processor(name: str) -> bool:
     return bool(getattr(get_processor(name), "test_only", False))
 
 
+def served_processors(options: WorkerOptions) -> list[str]:
+    """The processors a worker serves: those named, else every installed one not made for tests."""
+    installed = sorted(name for name in processors() if is_discoverable(name))
+    if options.processors is None:
+        everything = options.include_test_processors
+        served = [name for name in installed if everything or not is_test_processor(name)]
+        if not served:
+            raise ConfigError("no processors are installed: this worker would have nothing to run")
+        return served
+    unknown = sorted(set(options.processors) - set(installed))
+    if unknown:
+        raise ConfigError(
+            f"processor(s) {', '.join(unknown)} not installed here (installed: {', '.join(installed)})"
+        )
+    return sorted(set(options.processors))
+
+
 def _int(value: str | None) -> int:
     try:
         return int(value or 0)
@@ -110,7 +127,7 @@ class Worker:
     ) -> None:
         self.redis = redis or RedisExecutionOptions()
         self.options = options or WorkerOptions()
-        self.processors = self._resolve_processors()
+        self.processors = served_processors(self.options)
         self.slots = self.options.slots
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.beat_s = min(1.0, self.redis.lease_s / 4)
@@ -138,23 +155,6 @@ class Worker:
         self._done = 0
         self._collectors = ThreadPoolExecutor(self.slots, thread_name_prefix="ingestkit-collect")
         self._heartbeat = threading.Thread(target=self._beat_loop, name="ingestkit-heartbeat", daemon=True)
-
-    def _resolve_processors(self) -> list[str]:
-        installed = sorted(name for name in processors() if is_discoverable(name))
-        names = self.options.processors
-        if names is None:
-            served = [
-                n for n in installed if self.options.include_test_processors or not is_test_processor(n)
-            ]
-            if not served:
-                raise ConfigError("no processors are installed: this worker would have nothing to run")
-            return served
-        unknown = sorted(set(names) - set(installed))
-        if unknown:
-            raise ConfigError(
-                f"processor(s) {', '.join(unknown)} not installed here (installed: {', '.join(installed)})"
-            )
-        return sorted(set(names))
 
     # Control.
 
