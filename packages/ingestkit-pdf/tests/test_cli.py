@@ -113,4 +113,6 @@ def test_ingest_a_folder_with_the_process_backend(tmp_path: Path) -> None:
         "ingest", str(folder / "policy.pdf"), "--store", store, "--backend", "inline", "--json", cwd=tmp_path
     )
     assert again.returncode == 0
-    assert json.loads(again.stdout)["results"][0]["warnings"] == ["W_UNCHANGED"]
+    # A partial result caused by the environment (no Tesseract) is redone on the next run.
+    expected = [] if policy["status"] == "partial" else ["W_UNCHANGED"]
+    assert json.loads(again.stdout)["results"][0]["warnings"] == expected

@@ -61,3 +61,23 @@ def test_forms_can_be_turned_off(tmp_path: Path) -> None:
     result = PDFProcessor().process(_form(tmp_path / "form.pdf"), PDFOptions(forms=False))
     assert not any(chunk.metadata.content_type is ContentType.FORM for chunk in result.chunks)
     assert "Employee name:" in result.chunks[0].text  # the printed labels are still text
+
+
+def test_a_fillable_form_with_field_scripts_is_read_with_a_warning(tmp_path: Path, run) -> None:
+    document = new_document()
+    page = new_page(document)
+    put(page, 80, "Expense Claim", size=16, bold=True)
+    put(page, 122, "Amount:")
+    _widget(page, pymupdf.PDF_WIDGET_TYPE_TEXT, "amount", (180, 110, 400, 128), field_value="125.00")
+    # A formatting script on the field, as form designers add to most real forms.
+    [widget] = list(page.widgets())
+    action = document.get_new_xref()
+    document.update_object(action, '<</S/JavaScript/JS(AFNumber_Format\\(2, 0, 0, 0, "", true\\);)>>')
+    document.xref_set_key(widget.xref, "AA", f"<</F {action} 0 R>>")
+    result = run(save(document, tmp_path / "claim.pdf"))
+    assert result.status.value == "succeeded"
+    assert result.warning_codes == ["W_JAVASCRIPT_IGNORED"]
+    [form] = [chunk for chunk in result.chunks if chunk.metadata.content_type is ContentType.FORM]
+    assert "amount: 125.00" in form.text
+    refused = run(tmp_path / "claim.pdf", PDFOptions(allow_javascript=False))
+    assert refused.error_codes == ["E_PARSE_UNSAFE"]

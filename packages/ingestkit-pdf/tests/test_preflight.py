@@ -89,11 +89,13 @@ def _with_javascript(path: Path) -> Path:
     return save(document, path)
 
 
-def test_javascript_is_rejected_by_default_and_allowed_on_request(tmp_path: Path, run) -> None:
+def test_javascript_is_a_warning_by_default_and_refused_on_request(tmp_path: Path, run) -> None:
     path = _with_javascript(tmp_path / "script.pdf")
-    assert _code(path) == "E_PARSE_UNSAFE"
-    result = run(path, PDFOptions(allow_javascript=True))
+    result = run(path)
+    assert result.status is ResultStatus.SUCCEEDED
+    assert result.warning_codes == ["W_JAVASCRIPT_IGNORED"]
     assert "travel policy" in result.chunks[0].text
+    assert _code(path, PDFOptions(allow_javascript=False)) == "E_PARSE_UNSAFE"
 
 
 def test_javascript_inside_compressed_object_streams_is_found(tmp_path: Path) -> None:
@@ -101,7 +103,7 @@ def test_javascript_inside_compressed_object_streams_is_found(tmp_path: Path) ->
     document = pymupdf.open(source)
     compressed = save(document, tmp_path / "objstm.pdf", use_objstms=True, garbage=3, deflate=True)
     assert b"JavaScript" not in compressed.read_bytes()  # hidden in a compressed stream
-    assert _code(compressed) == "E_PARSE_UNSAFE"
+    assert _code(compressed, PDFOptions(allow_javascript=False)) == "E_PARSE_UNSAFE"
 
 
 def test_embedded_files_are_a_warning(tmp_path: Path, run) -> None:

@@ -39,7 +39,9 @@ class PDFOptions(ProcessorOptions):  # type: ignore[misc,unused-ignore]  # Any w
         default=5000, ge=1, description="Longer documents fail with E_PARSE_TOO_MANY_PAGES"
     )
     allow_javascript: bool = Field(
-        default=False, description="Process documents that embed JavaScript (rejected by default)"
+        default=True,
+        description="Process documents that embed JavaScript (never run; warning W_JAVASCRIPT_IGNORED);"
+        " false refuses them with E_PARSE_UNSAFE",
     )
     tables: bool = Field(default=True, description="Detect ruled tables on pages that look tabular")
     forms: bool = Field(default=True, description="Emit AcroForm fields as 'label: value' text")

@@ -6,7 +6,8 @@ In order: the ``%PDF-`` signature, opening (MuPDF repairs a broken
 cross-reference table on its own; a file it cannot repair is ``E_PARSE_CORRUPT``),
 encryption (the empty user password is tried; otherwise ``E_PARSE_PASSWORD`` — never a
 parse error), page count (zero is ``E_PARSE_EMPTY``, too many is
-``E_PARSE_TOO_MANY_PAGES``), embedded JavaScript (``E_PARSE_UNSAFE`` unless allowed)
+``E_PARSE_TOO_MANY_PAGES``), embedded JavaScript (a warning; ``E_PARSE_UNSAFE`` when
+``allow_javascript`` is false)
 and embedded files (a warning).
 """
 
@@ -94,10 +95,19 @@ def _vet(document: pymupdf.Document, options: PDFOptions) -> Preflight:
                 stage="preflight",
             )
         )
-    if not options.allow_javascript and has_javascript(document):
-        raise DocumentError(
-            "the PDF embeds JavaScript; set allow_javascript = true to process it anyway",
-            ErrorCode.E_PARSE_UNSAFE,
+    if has_javascript(document):
+        # Extraction never runs scripts (fillable forms often carry field formatting
+        # scripts); refusing is for those who want no such file stored at all.
+        if not options.allow_javascript:
+            raise DocumentError(
+                "the PDF embeds JavaScript and allow_javascript = false", ErrorCode.E_PARSE_UNSAFE
+            )
+        result.warnings.append(
+            IngestError.of(
+                ErrorCode.W_JAVASCRIPT_IGNORED,
+                "the PDF embeds JavaScript; it was not run, only the text and form fields were read",
+                stage="preflight",
+            )
         )
     embedded = document.embfile_count()
     if embedded:
