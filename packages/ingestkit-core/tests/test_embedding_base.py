@@ -20,8 +20,8 @@ from ingestkit_core.embedding import (
     l2_normalise,
     register_embedder,
 )
-from ingestkit_core.embedding.base import EMBED_DIMENSION, EMBED_INPUT_TOO_LONG, EstimateCounter, fit_texts
-from ingestkit_core.errors import ConfigError
+from ingestkit_core.embedding.base import EstimateCounter, fit_texts
+from ingestkit_core.errors import ConfigError, ErrorCode
 from ingestkit_testkit.embedder import HashingEmbedder, HashingEmbedderOptions
 
 SPACE = {
@@ -84,7 +84,7 @@ def test_fit_texts_error_names_the_input_and_truncate_logs(caplog: pytest.LogCap
     texts = ["short", "one two three four five six"]
     with pytest.raises(EmbeddingError) as caught:
         fit_texts(texts, counter, 4, "error", who="x")
-    assert caught.value.code == EMBED_INPUT_TOO_LONG
+    assert caught.value.code == ErrorCode.E_EMBED_INPUT_TOO_LONG
     assert "input 1 has 6 tokens" in caught.value.message
     with caplog.at_level(logging.WARNING):
         assert fit_texts(texts, counter, 4, "truncate", who="x") == ["short", "one two three four"]
@@ -149,6 +149,8 @@ def test_registry_finds_installed_embedders_by_entry_point() -> None:
     assert isinstance(built, HashingEmbedder)
     assert built.space.dimension == 8
     assert create_embedder("testkit", HashingEmbedderOptions(dimension=12)).space.dimension == 12
+    assert built.tokenizer_file is None
+    assert create_embedder(built.space.provider, built.options.model_dump()).space.key == built.space.key
 
 
 def test_registry_rejects_unknown_names_and_bad_options() -> None:
@@ -188,5 +190,5 @@ def test_a_model_answering_with_another_dimension_is_caught() -> None:
 
     with pytest.raises(EmbeddingError) as caught:
         Drifting().embed_documents(["x"])
-    assert caught.value.code == EMBED_DIMENSION
+    assert caught.value.code == ErrorCode.E_EMBED_DIMENSION
     assert not caught.value.retryable

@@ -25,15 +25,11 @@ import pytest
 
 from ingestkit_core.embedding import EmbeddingError, create_embedder
 from ingestkit_core.embedding.base import (
-    EMBED_DIMENSION,
-    EMBED_INPUT_TOO_LONG,
-    EMBED_REJECTED,
     EMBED_RESPONSE,
-    EMBED_UNAVAILABLE,
     EstimateCounter,
 )
 from ingestkit_core.embedding.openai import OpenAIEmbedder, OpenAIEmbedderOptions, retry_after_s
-from ingestkit_core.errors import ConfigError
+from ingestkit_core.errors import ConfigError, ErrorCode
 from ingestkit_testkit.embedder import hashed_vectors
 
 DIM = 32
@@ -180,7 +176,7 @@ def test_unreachable_server_without_dimension_fails_at_start_with_a_hint() -> No
     )
     with pytest.raises(EmbeddingError) as caught:
         OpenAIEmbedder(options)
-    assert caught.value.code == EMBED_UNAVAILABLE
+    assert caught.value.code == ErrorCode.E_EMBED_UNAVAILABLE
     assert caught.value.retryable
     assert "set the embedder's dimension" in caught.value.message
 
@@ -241,7 +237,7 @@ def test_a_retry_after_past_the_budget_fails_at_once(server: Server) -> None:
     with embedder(server, retry_budget_s=5) as client, pytest.raises(EmbeddingError) as caught:
         client.embed_documents(TEXTS[:2])
     assert time.monotonic() - started < 3
-    assert caught.value.code == EMBED_UNAVAILABLE
+    assert caught.value.code == ErrorCode.E_EMBED_UNAVAILABLE
     assert "retry budget" in caught.value.message
     assert len(server.script.requests) == 1
 
@@ -259,7 +255,7 @@ def test_persistent_5xx_is_a_retryable_outage(server: Server) -> None:
     with embedder(server, max_retries=2) as client, pytest.raises(EmbeddingError) as caught:
         client.embed_documents(TEXTS[:3])
     assert len(server.script.requests) == 3  # the first try and two retries
-    assert caught.value.code == EMBED_UNAVAILABLE
+    assert caught.value.code == ErrorCode.E_EMBED_UNAVAILABLE
     assert caught.value.retryable
     assert "HTTP 500" in caught.value.message
 
@@ -269,7 +265,7 @@ def test_a_client_error_is_not_retried(server: Server) -> None:
     with embedder(server) as client, pytest.raises(EmbeddingError) as caught:
         client.embed_documents(TEXTS[:3])
     assert len(server.script.requests) == 1
-    assert caught.value.code == EMBED_REJECTED
+    assert caught.value.code == ErrorCode.E_CONFIG_INVALID
     assert not caught.value.retryable
     assert "not found" in caught.value.message
 
@@ -278,7 +274,7 @@ def test_wrong_dimension_is_a_clear_error(server: Server) -> None:
     server.script.dimension = 16
     with embedder(server, dimension=DIM) as client, pytest.raises(EmbeddingError) as caught:
         client.embed_documents(TEXTS[:3])
-    assert caught.value.code == EMBED_DIMENSION
+    assert caught.value.code == ErrorCode.E_EMBED_DIMENSION
     assert "16-dimensional" in caught.value.message
     assert "32" in caught.value.message
 
@@ -307,7 +303,7 @@ def test_a_slow_server_times_out(server: Server) -> None:
     ):
         client.embed_documents(TEXTS[:1])
     assert time.monotonic() - started < 2.5
-    assert caught.value.code == EMBED_UNAVAILABLE
+    assert caught.value.code == ErrorCode.E_EMBED_UNAVAILABLE
     assert "no answer in time" in caught.value.message
     assert len(server.script.requests) == 2
 
@@ -363,7 +359,7 @@ def test_too_long_input_fails_before_sending(server: Server) -> None:
         assert client.max_text_tokens == 20
         with pytest.raises(EmbeddingError) as caught:
             client.embed_documents(["short", long_text])
-    assert caught.value.code == EMBED_INPUT_TOO_LONG
+    assert caught.value.code == ErrorCode.E_EMBED_INPUT_TOO_LONG
     assert "input 1 has 50 tokens" in caught.value.message
     assert server.script.requests == []
 
@@ -424,6 +420,10 @@ def test_registry_builds_it_by_name(server: Server) -> None:
         assert isinstance(client, OpenAIEmbedder)
         assert client.space.provider == "openai"
         assert client.space.dimension == DIM
+        assert client.tokenizer_file is None
+        rebuilt = create_embedder(client.space.provider, client.options.model_dump(mode="json"))
+        with rebuilt:
+            assert rebuilt.space.key == client.space.key
     with pytest.raises(ConfigError, match="invalid options"):
         create_embedder("openai", {"base_url": url(server), "model": "m", "colour": "blue"})
     with pytest.raises(ConfigError, match="no embedder named 'nope'"):

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from ingestkit_core.embedding import Embedder, EmbeddingError, create_embedder
-from ingestkit_core.embedding.base import EMBED_INPUT_TOO_LONG
+from ingestkit_core.embedding.base import TokenizerCounter
 from ingestkit_core.embedding.sentence_transformers import (
     SentenceTransformerEmbedder,
     SentenceTransformerOptions,
     resolve_model,
 )
-from ingestkit_core.errors import ConfigError
+from ingestkit_core.errors import ConfigError, ErrorCode
 
 NEEDED = {
     "torch": "pip install torch==2.13.0 (the CPU build)",
@@ -95,8 +95,23 @@ def test_tokens_are_the_models_own(minilm: SentenceTransformerEmbedder) -> None:
     text = "Use the tokenizer. " * 200
     with pytest.raises(EmbeddingError) as caught:
         minilm.embed_documents(["fine", text])
-    assert caught.value.code == EMBED_INPUT_TOO_LONG
+    assert caught.value.code == ErrorCode.E_EMBED_INPUT_TOO_LONG
     assert "input 1 has 1000 tokens" in caught.value.message  # token ##izer: five a sentence
+
+
+def test_its_tokenizer_file_counts_like_it_in_another_process(minilm: SentenceTransformerEmbedder) -> None:
+    assert minilm.tokenizer_file is not None
+    # The shipped tokenizer.json truncates and pads to 128; counting must ignore both.
+    counter = TokenizerCounter.from_file(minilm.tokenizer_file)
+    for text in ("hello", "word " * 1000, "Configure --prefix=/usr then make bench."):
+        assert counter.count(text) == minilm.count_tokens(text)
+    assert counter.count("word " * 1000) == 1000
+
+
+def test_rebuilt_from_its_options_is_the_same_space(minilm: SentenceTransformerEmbedder) -> None:
+    rebuilt = create_embedder(minilm.space.provider, minilm.options.model_dump(mode="json"))
+    with rebuilt:
+        assert rebuilt.space.key == minilm.space.key
 
 
 def test_truncate_policy_embeds_the_first_tokens(minilm: SentenceTransformerEmbedder) -> None:

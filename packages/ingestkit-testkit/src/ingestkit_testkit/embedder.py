@@ -72,6 +72,7 @@ class HashingEmbedder(EmbedderBase):
 
     def __init__(self, options: HashingEmbedderOptions | None = None) -> None:
         self.options = options or HashingEmbedderOptions()
+        self.tokenizer_file: str | None = None  # words are its tokens: the chunker's estimate counts them
         self._counter: TokenCounter = _WordCounter()
         self._lock = threading.Lock()
         self.calls = 0

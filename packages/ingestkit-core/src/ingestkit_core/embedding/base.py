@@ -6,8 +6,10 @@ How a stage calls an embedder
   embedder without a configured ``dimension`` asks its server once, at construction).
   ``space.key`` names the space: cache and store vectors under ``(space.key, text hash)``;
   a different key is a different space, never mixed with another.
-- **Chunk sizing.** Give the chunker ``embedder.count_tokens`` as its counter and at most
-  ``embedder.max_text_tokens`` as its budget. ``count_tokens`` counts a text alone (no
+- **Chunk sizing.** Give the chunker ``embedder.count_tokens`` as its counter (or, in
+  another process, ``embedder.tokenizer_file`` with truncation and padding disabled —
+  :class:`TokenizerCounter` does that) and at most ``embedder.max_text_tokens`` as its
+  budget. ``count_tokens`` counts a text alone (no
   prefix, no special tokens) and adds up across whitespace like the chunker expects;
   ``max_text_tokens`` already leaves room for the document prefix and the model's
   special tokens. A chunk that fits that budget is embedded whole.
@@ -52,23 +54,15 @@ FloatArray = npt.NDArray[np.float32]
 Truncation = Literal["error", "truncate"]
 
 
-def _code(name: str, fallback: ErrorCode) -> ErrorCode:
-    # The embedding codes are added to ErrorCode alongside the embedding stage; until
-    # then the closest general code stands in, so callers can already branch on them.
-    return ErrorCode.__members__.get(name, fallback)
-
-
-EMBED_UNAVAILABLE = _code("E_EMBED_UNAVAILABLE", ErrorCode.E_EXECUTION_UNAVAILABLE)
-EMBED_DIMENSION = _code("E_EMBED_DIMENSION", ErrorCode.E_CONFIG_INVALID)
-EMBED_INPUT_TOO_LONG = _code("E_EMBED_INPUT_TOO_LONG", ErrorCode.E_CONFIG_INVALID)
-EMBED_RESPONSE = _code("E_EMBED_RESPONSE", ErrorCode.E_EXECUTION_UNAVAILABLE)
-EMBED_REJECTED = _code("E_EMBED_REJECTED", ErrorCode.E_CONFIG_INVALID)
+# A model answering against the protocol (wrong count, garbage) counts as an outage of a
+# usable service: embedding later may work, and the documents wait searchable by BM25.
+EMBED_RESPONSE = ErrorCode.E_EMBED_UNAVAILABLE
 
 
 class EmbeddingError(IngestkitError):
     """Texts could not become vectors: ``code`` says why, ``retryable`` whether trying later may work."""
 
-    default_code = EMBED_UNAVAILABLE
+    default_code = ErrorCode.E_EMBED_UNAVAILABLE
 
 
 class EmbeddingSpace(BaseModel):
@@ -111,10 +105,17 @@ class Embedder(Protocol):
 
     name: str
     space: EmbeddingSpace
+    tokenizer_file: str | None
+    """A Hugging Face ``tokenizer.json`` giving ``count_tokens``' counts, for chunkers in other processes."""
     batch_size: int
     """Texts per call that keep the embedder busy; hand over at least this many at once."""
     max_text_tokens: int
     """Largest ``count_tokens`` value embedded whole (the prefix and special tokens are accounted for)."""
+
+    @property
+    def options(self) -> EmbedderOptions:
+        """The options it was built with; ``create_embedder(space.provider, options)`` rebuilds it."""
+        ...
 
     def count_tokens(self, text: str) -> int:
         """The model's tokens for ``text`` alone; adds up across whitespace."""
@@ -169,7 +170,7 @@ class EmbedderBase:
                 f"embedder {self.name}: model {self.space.model!r} returned {vectors.shape[1]}-dimensional "
                 f"vectors, but its space has {self.space.dimension}; if the model changed, configure the "
                 "new dimension (a new space) and run `ingestkit index`",
-                EMBED_DIMENSION,
+                ErrorCode.E_EMBED_DIMENSION,
             )
         if not np.isfinite(vectors).all():
             raise EmbeddingError(
@@ -282,7 +283,7 @@ def fit_texts(
             raise EmbeddingError(
                 f"embedder {who}: input {position} has {tokens} tokens, over the model's limit of {limit}; "
                 "chunk to the embedder's token budget or set truncation='truncate'",
-                EMBED_INPUT_TOO_LONG,
+                ErrorCode.E_EMBED_INPUT_TOO_LONG,
             )
         fitted[position] = counter.truncate(text, limit)
         truncated += 1

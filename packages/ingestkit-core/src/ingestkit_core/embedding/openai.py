@@ -27,9 +27,7 @@ import numpy as np
 from pydantic import Field, SecretStr
 
 from ingestkit_core.embedding.base import (
-    EMBED_REJECTED,
     EMBED_RESPONSE,
-    EMBED_UNAVAILABLE,
     EmbedderBase,
     EmbedderOptions,
     EmbeddingError,
@@ -41,7 +39,7 @@ from ingestkit_core.embedding.base import (
     fit_texts,
     l2_normalise,
 )
-from ingestkit_core.errors import ConfigError
+from ingestkit_core.errors import ConfigError, ErrorCode
 
 if TYPE_CHECKING:
     import httpx
@@ -133,6 +131,7 @@ class OpenAIEmbedder(EmbedderBase):
     def __init__(self, options: OpenAIEmbedderOptions) -> None:
         http = _import_httpx()
         self.options = options
+        self.tokenizer_file = options.tokenizer
         self._api_key = self._read_key(options)
         self._counter: TokenCounter = (
             TokenizerCounter.from_file(options.tokenizer)
@@ -280,14 +279,15 @@ class OpenAIEmbedder(EmbedderBase):
                     raise EmbeddingError(
                         f"embedder openai: {self._url} rejected the request with HTTP {status}: {detail} "
                         "(check base_url, model and the API key)",
-                        EMBED_REJECTED,
+                        ErrorCode.E_CONFIG_INVALID,
                     )
                 failure = f"HTTP {status}: {detail}"
                 wait_hint = retry_after_s(response.headers.get("Retry-After"))
             attempt += 1
             if attempt > options.max_retries:
                 raise EmbeddingError(
-                    f"embedder openai: {self._url} failed {attempt} times, last: {failure}", EMBED_UNAVAILABLE
+                    f"embedder openai: {self._url} failed {attempt} times, last: {failure}",
+                    ErrorCode.E_EMBED_UNAVAILABLE,
                 )
             if wait_hint is not None:
                 delay = wait_hint
@@ -299,7 +299,7 @@ class OpenAIEmbedder(EmbedderBase):
                 raise EmbeddingError(
                     f"embedder openai: {self._url} still failing after {attempt} attempts ({failure}); "
                     f"waiting {delay:.1f}s more would pass the retry budget of {options.retry_budget_s:.0f}s",
-                    EMBED_UNAVAILABLE,
+                    ErrorCode.E_EMBED_UNAVAILABLE,
                 )
             logger.warning(
                 "embedder openai %s: %s; retry %d/%d in %.1fs",

@@ -22,7 +22,6 @@ import numpy as np
 from pydantic import Field
 
 from ingestkit_core.embedding.base import (
-    EMBED_UNAVAILABLE,
     EmbedderBase,
     EmbedderOptions,
     EmbeddingError,
@@ -31,7 +30,7 @@ from ingestkit_core.embedding.base import (
     TokenizerCounter,
     fit_texts,
 )
-from ingestkit_core.errors import ConfigError
+from ingestkit_core.errors import ConfigError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +120,10 @@ class SentenceTransformerEmbedder(EmbedderBase):
         if backend is None:
             raise ConfigError(f"embedder sentence-transformers: {options.model} has no fast tokenizer")
         self._counter = TokenizerCounter(backend)
+        tokenizer_json = Path(location, "tokenizer.json")
+        # A model found by name in the local cache has no folder of its own here; chunkers in
+        # other processes then fall back to their estimate, and truncation="error" still guards.
+        self.tokenizer_file = str(tokenizer_json) if tokenizer_json.is_file() else None
         overhead = self._counter.special_tokens() + self._counter.count(options.document_prefix)
         self.max_text_tokens = limit - overhead
         self.batch_size = options.batch_size
@@ -170,7 +173,9 @@ class SentenceTransformerEmbedder(EmbedderBase):
                     show_progress_bar=False,
                 )
             except RuntimeError as exc:  # torch reports device and memory failures as RuntimeError
-                raise EmbeddingError(f"embedder sentence-transformers: {exc}", EMBED_UNAVAILABLE) from exc
+                raise EmbeddingError(
+                    f"embedder sentence-transformers: {exc}", ErrorCode.E_EMBED_UNAVAILABLE
+                ) from exc
         return np.asarray(vectors, dtype=np.float32)
 
 
