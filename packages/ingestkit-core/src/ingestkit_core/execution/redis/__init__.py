@@ -7,8 +7,9 @@ Modules:
 - ``backend.py``: :class:`RedisExecutionBackend`, the ``ExecutionBackend`` on Redis.
 - ``worker.py``: :class:`Worker`, the loop behind ``ingestkit worker``; ``intake.py``:
   what a worker accepts from a queued job; ``spec.py``: a job's record, validated.
-- ``broker.py``: the Redis calls and job-state transitions; ``scripts/*.lua``: the
-  transitions themselves; ``keys.py``: key names; ``verdicts.py``: script answers.
+- ``broker.py``: the job-state transitions; ``scripts/*.lua``: the transitions
+  themselves; ``connection.py``: reconnecting, the one place retries happen;
+  ``keys.py``: key names; ``verdicts.py``: script answers.
 - ``operations.py``: queue status, dead letters, purging (``ingestkit queue``).
 
 redis-py is imported on first use of anything that talks to Redis, so ``import

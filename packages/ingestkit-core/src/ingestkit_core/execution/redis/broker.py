@@ -19,10 +19,8 @@ Keys, under a prefix (default ``ingestkit``) so deployments can share one Redis:
     {p}:worker:{id}         hash: host, pid, processors, slots; expires unless renewed
 
 Every job key expires (``result_ttl_s`` after its last change, ``blob_ttl_s`` for content);
-content is deleted as soon as its job ends. A lost connection is retried with the one
-backoff of :mod:`ingestkit_core.execution.retry` for ``reconnect_s``, then fails with
-``E_EXECUTION_UNAVAILABLE``; a server that restarted empty gets its consumer groups and
-scripts back. Only a single Redis server (or a primary with replicas) is supported: the
+content is deleted as soon as its job ends. Every call rides out a restart of Redis
+(:mod:`.connection`). Only a single Redis server (or a primary with replicas) is supported: the
 scripts touch keys they compute, which Redis Cluster forbids.
 """
 
@@ -32,17 +30,13 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from importlib import resources
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from ingestkit_core.errors import ErrorCode, ExecutionError
-from ingestkit_core.execution.redis.keys import GROUP, Keys, redact
-from ingestkit_core.execution.redis.options import RedisExecutionOptions
+from ingestkit_core.execution.redis.connection import Connection
+from ingestkit_core.execution.redis.keys import GROUP
 from ingestkit_core.execution.redis.verdicts import (
     Delivery,
     Outcome,
@@ -51,108 +45,12 @@ from ingestkit_core.execution.redis.verdicts import (
     Started,
     StartVerdict,
 )
-from ingestkit_core.execution.retry import retry_for
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-SOCKET_TIMEOUT_S = 30.0
-CONNECT_TIMEOUT_S = 5.0
-TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
-SCRIPTS = ("submit", "start", "renew", "finish", "release", "cancel", "promote", "requeue")
-
-
-def _load_scripts() -> dict[str, str]:
-    folder = resources.files(__package__).joinpath("scripts")
-    shared = folder.joinpath("_lib.lua").read_text(encoding="utf-8")
-    return {name: shared + folder.joinpath(f"{name}.lua").read_text(encoding="utf-8") for name in SCRIPTS}
-
-
-class Broker:
-    """One Redis connection pool and the job-state transitions, under one key prefix."""
-
-    def __init__(self, options: RedisExecutionOptions) -> None:
-        self.options = options
-        self.url = options.url
-        self.keys = Keys(options.prefix)
-        # No retries inside redis-py: every retry goes through execution.retry, once.
-        kwargs: dict[str, Any] = {
-            "socket_timeout": SOCKET_TIMEOUT_S,
-            "socket_connect_timeout": CONNECT_TIMEOUT_S,
-            "socket_keepalive": True,
-            "health_check_interval": 15,
-            "retry": Retry(NoBackoff(), 0),
-        }
-        try:
-            self.r: redis.Redis = redis.Redis.from_url(options.url, decode_responses=True, **kwargs)
-            self.raw: redis.Redis = redis.Redis.from_url(options.url, decode_responses=False, **kwargs)
-        except ValueError as exc:
-            raise ExecutionError(
-                f"invalid Redis URL {redact(options.url)}: {exc}", ErrorCode.E_EXECUTION_UNAVAILABLE
-            ) from None
-        self._sources = _load_scripts()
-        self._shas: dict[str, str] = {}
-        self._groups: set[str] = set()
-
-    @classmethod
-    def connect(cls, options: RedisExecutionOptions) -> Broker:
-        """A broker whose Redis answered a ping and has the scripts loaded (no retry: fail fast)."""
-        broker = cls(options)
-        try:
-            broker.r.ping()
-            broker.load_scripts()
-        except redis.RedisError as exc:
-            broker.close()
-            raise ExecutionError(
-                f"cannot reach Redis at {redact(options.url)}: {exc}", ErrorCode.E_EXECUTION_UNAVAILABLE
-            ) from None
-        return broker
-
-    @property
-    def redacted_url(self) -> str:
-        return redact(self.url)
-
-    def close(self) -> None:
-        self.r.close()
-        self.raw.close()
-
-    # Resilience: reconnect, reload scripts, re-create groups.
-
-    def _run(self, call: Callable[[], T], what: str, budget_s: float | None = None) -> T:
-        """``call()``, retried while Redis is away for ``budget_s`` (default ``reconnect_s``)."""
-
-        def attempt() -> T:
-            try:
-                return call()
-            except redis.exceptions.NoScriptError:
-                self.load_scripts()  # the server restarted and forgot them
-                return call()
-            except redis.ResponseError as exc:
-                if "NOGROUP" not in str(exc) or not self._groups:
-                    raise
-                logger.warning("%s: consumer groups gone (Redis restarted empty?); re-creating", what)
-                self.ensure_groups(self._groups)
-                return call()
-
-        budget = self.options.reconnect_s if budget_s is None else budget_s
-        try:
-            return retry_for(attempt, transient=TRANSIENT, budget_s=budget, what=f"Redis {what}")
-        except TRANSIENT as exc:
-            raise ExecutionError(
-                f"Redis at {self.redacted_url} unavailable for {budget:g}s ({what}): {exc}",
-                ErrorCode.E_EXECUTION_UNAVAILABLE,
-            ) from None
-
-    def load_scripts(self) -> None:
-        for name, source in self._sources.items():
-            self._shas[name] = str(self.r.script_load(source))
-
-    def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        return self.r.evalsha(self._shas[name], len(keys), *keys, *args)
-
-    def call(self, name: str, keys: Sequence[str], args: Sequence[Any], budget_s: float | None = None) -> Any:
-        return self._run(lambda: self._call(name, keys, args), name, budget_s)
+class Broker(Connection):
+    """The job-state transitions, for clients, workers and operators, under one key prefix."""
 
     # Submitting.
 
@@ -293,15 +191,6 @@ class Broker:
         return int(self.call("cancel", keys, [*args, "1" if only_queued else "0"]))
 
     # Worker primitives.
-
-    def ensure_groups(self, processors: Iterable[str]) -> None:
-        for processor in processors:
-            self._groups.add(processor)
-            try:
-                self.r.xgroup_create(self.keys.queue(processor), GROUP, id="0", mkstream=True)
-            except redis.ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
 
     def read(self, queues: Sequence[str], worker_id: str, count: int, block_s: float) -> list[Delivery]:
         block = max(1, int(block_s * 1000))
