@@ -223,8 +223,7 @@ class SQLiteStore(Vectors, Closing):
                 for space, vectors in result.vectors.items():
                     self._put_vectors(space, vectors)
                 return WriteOutcome.UNCHANGED
-            if previous is not None:
-                self._point_away(result.source_uri, previous)
+            dropped = self._point_away(result.source_uri, previous) if previous is not None else []
             exists = db.execute("SELECT 1 FROM documents WHERE ingest_key = ?", (key,)).fetchone()
             if not exists:
                 self._insert_document(result, key)
@@ -234,6 +233,7 @@ class SQLiteStore(Vectors, Closing):
             )
             for space, vectors in result.vectors.items():
                 self._put_vectors(space, vectors)
+            self._drop_orphan_vectors(dropped)
         return WriteOutcome.INSERTED if previous is None else WriteOutcome.REPLACED
 
     def remove(self, source_uris: Iterable[str]) -> int:
@@ -244,7 +244,7 @@ class SQLiteStore(Vectors, Closing):
                 known = db.execute("DELETE FROM source_status WHERE source_uri = ?", (uri,)).rowcount
                 db.execute("DELETE FROM table_suffixes WHERE source_uri = ?", (uri,))
                 if row is not None:
-                    self._point_away(uri, row[0])
+                    self._drop_orphan_vectors(self._point_away(uri, row[0]))
                 removed += bool(row or known)
         return removed
 
@@ -265,12 +265,16 @@ class SQLiteStore(Vectors, Closing):
             (result.source_uri, result.path, status.value, json.dumps(result.error_codes), time.time()),
         )
 
-    def _point_away(self, source_uri: str, previous: str) -> None:
-        """Drop the source's old content unless another source still holds it."""
+    def _point_away(self, source_uri: str, previous: str) -> list[tuple[str]]:
+        """Drop the source's old content unless another source still holds it.
+
+        Returns the text hashes of the dropped chunks: their vectors go, by
+        :meth:`_drop_orphan_vectors`, once the transaction's new chunks are in.
+        """
         db = self._db
         db.execute("DELETE FROM sources WHERE source_uri = ?", (source_uri,))
         if db.execute("SELECT 1 FROM sources WHERE ingest_key = ?", (previous,)).fetchone():
-            return
+            return []
         for (dropped,) in db.execute(
             "SELECT table_name FROM extracted_tables WHERE ingest_key = ?", (previous,)
         ).fetchall():
@@ -281,10 +285,13 @@ class SQLiteStore(Vectors, Closing):
         ).fetchall()
         db.execute("DELETE FROM chunks WHERE ingest_key = ?", (previous,))
         db.execute("DELETE FROM documents WHERE ingest_key = ?", (previous,))
-        # A vector goes with the last chunk that has its text: no orphans, ever.
-        db.executemany(
-            "DELETE FROM vectors WHERE text_hash = ?1 AND NOT EXISTS "
-            "(SELECT 1 FROM chunks WHERE text_hash = ?1)",
+        return hashes
+
+    def _drop_orphan_vectors(self, hashes: list[tuple[str]]) -> None:
+        """A vector goes with the last chunk that has its text: no orphans, ever."""
+        self._db.executemany(
+            "DELETE FROM vectors WHERE text_hash = ?1 "
+            "AND NOT EXISTS (SELECT 1 FROM chunks WHERE text_hash = ?1)",
             hashes,
         )
 
