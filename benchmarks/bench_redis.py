@@ -1,7 +1,7 @@
 """The redis backend: raw Streams cost, per-job overhead, throughput, scaling on a real corpus.
 
 Needs a Redis (``INGESTKIT_TEST_REDIS_URL``, default redis://127.0.0.1:6379/0); workers
-are real ``ingestkit worker`` processes on a private key prefix, removed afterwards.
+are real worker processes (the testkit fleet) on a private key prefix, removed afterwards.
 
 1. Streams round trip: one client, closed loop XADD → XREADGROUP → XACK (the floor).
 2. Per-job overhead over local ``process``: one no-op job at a time, submit to result,
@@ -11,6 +11,8 @@ are real ``ingestkit worker`` processes on a private key prefix, removed afterwa
    first submit to the last result.
 4. Scaling: a generated PDF corpus (benchmarks/corpus_pdf.py) through 1 worker, then
    2 workers, 1 slot each; the speed-up of 2 over 1.
+5. Restart: a batch of no-op jobs on a private redis-server (append-only file), once
+   undisturbed and once with the server restarted (0.3 s down) mid-batch; the extra time.
 
     python benchmarks/bench_redis.py            # full
     python benchmarks/bench_redis.py --quick    # smaller counts, one round
@@ -22,6 +24,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +37,7 @@ from ingestkit_core.execution.local import LocalExecutionBackend
 from ingestkit_core.execution.redis import RedisExecutionBackend
 from ingestkit_core.registry import get_processor
 from ingestkit_testkit import TestkitOptions, write_case
-from ingestkit_testkit.fleet import WorkerFleet, purge_prefix, test_redis_url, unique_prefix
+from ingestkit_testkit.fleet import PrivateRedis, WorkerFleet, purge_prefix, test_redis_url, unique_prefix
 
 T = TypeVar("T")
 
@@ -93,6 +96,25 @@ def with_fleet(url: str, workers: int, concurrency: int, run: Callable[[RedisExe
         purge_prefix(url, prefix)
 
 
+def restart_cost(folder: Path, docs: list[Path], options: ProcessorOptions) -> tuple[float, float]:
+    """Seconds for ``docs`` on a private server: undisturbed, then with a restart mid-batch."""
+    (folder / "aof").mkdir()
+    with PrivateRedis(folder / "aof") as server:
+        fleet = WorkerFleet(server.url, "bench-restart", workers=2, lease_s=10)
+        try:
+            fleet.start(1)
+            with RedisExecutionBackend(url=server.url, prefix="bench-restart", reconnect_s=60) as backend:
+                backend.get_result(backend.submit(docs[0], options), 60)
+                calm = batch_seconds(backend, docs, options)
+                restarter = threading.Timer(calm / 3, server.restart, kwargs={"down_s": 0.3})
+                restarter.start()
+                disturbed = batch_seconds(backend, docs, options)
+                restarter.join()
+            return calm, disturbed
+        finally:
+            fleet.stop()
+
+
 def real_corpus(folder: Path, pages: int) -> tuple[list[Path], ProcessorOptions] | None:
     try:
         processor = get_processor("pdf")
@@ -126,7 +148,7 @@ def main() -> None:
         raw = streams_round_trip(url, raw_count)
         print(f"1. streams round trip: {raw:.3f} ms ({1000 / raw:,.0f}/s, one client, {raw_count} jobs)")
 
-        with LocalExecutionBackend(strategy="process", max_workers=1) as local:
+        with LocalExecutionBackend(strategy="process", workers=1) as local:
             local_ms = latencies(local, noop[:serial], options)
         redis_ms = with_fleet(url, 1, 1, lambda backend: latencies(backend, noop[:serial], options))
         overhead = statistics.median(redis_ms) - statistics.median(local_ms)
@@ -145,6 +167,12 @@ def main() -> None:
         print(
             f"3. throughput: {batch / seconds:,.0f} no-op jobs/s "
             f"({batch} jobs, 2 workers x {args.concurrency} slots, median of {rounds})"
+        )
+
+        calm, disturbed = restart_cost(folder, noop[:300], options)
+        print(
+            f"5. restart: 300 no-op jobs on 1 worker x 2 slots {calm:.2f}s undisturbed, {disturbed:.2f}s "
+            f"with Redis restarted mid-batch (0.3 s down): +{disturbed - calm:.2f}s, no job lost"
         )
 
         corpus = real_corpus(folder / "pdf", pages)
