@@ -275,3 +275,19 @@ def test_file_names_from_jobs_stay_in_their_folder() -> None:
     assert len(safe_name("é" * 300).encode()) <= 200
     job = Job.from_queue(json.dumps(job_json("j2", path="report.pdf", added_later={"x": 1})))
     assert job.path == "report.pdf"
+
+
+def test_a_result_from_a_newer_worker_is_read(
+    broker: Broker, client: RedisExecutionBackend, tmp_path: Path
+) -> None:
+    job_id = client.submit(write_case(tmp_path / "n.iktest", "ok"), OPTIONS)  # no worker runs it here
+    result = ProcessingResult.failure("n.iktest", "testkit", IngestError.of(ErrorCode.E_PARSE_CORRUPT, "old"))
+    newer = result.model_dump(mode="json")
+    newer["added_in_a_later_version"] = {"x": 1}
+    newer["errors"][0]["hint"] = "a nested field from a later version"
+    # What a newer worker publishes: the record finished with its result, announced on the done stream.
+    broker.r.hset(broker.keys.job(job_id), mapping={"state": "failed", "result": json.dumps(newer)})
+    broker.r.xadd(broker.keys.done, {"job_id": job_id, "state": "failed"})
+    read = client.get_result(job_id, 10)
+    assert read.error_codes == ["E_PARSE_CORRUPT"]
+    assert read.errors[0].message == "old"
