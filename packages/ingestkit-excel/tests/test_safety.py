@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -11,7 +12,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from excel_testing import run
+import xlsxwriter
+from excel_testing import run, write_ods
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from ingestkit_core import DocumentError, LocalExecutionBackend
@@ -146,3 +148,204 @@ def test_forged_dimension_does_not_hide_the_real_extent(tmp_path: Path) -> None:
                 assert b'ref="A1:B2"' in data
             target.writestr(item.filename, data)
     assert _code(forged) == "E_PARSE_UNSAFE"
+
+
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "spreadsheets"
+
+
+def _corpus_file(name: str) -> Path:
+    """A real workbook of the shared corpus; it cannot be generated here (a BIFF5 file)."""
+    path = CORPUS / name
+    if not path.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared corpus file missing: {path}")
+        pytest.skip(f"shared corpus not present: {path}")
+    return path
+
+
+def _rewrite(source: Path, target: Path, rename: Any = None, fix: Any = None) -> Path:
+    """Copy a zip, renaming members and editing their bytes."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            out.writestr(rename(item.filename) if rename else item.filename, fix(data) if fix else data)
+    return target
+
+
+def test_workbook_part_is_found_through_the_package_relationships(tmp_path: Path) -> None:
+    # Parts at the zip root (no xl/ folder): the relationships say where the workbook is.
+    root = _rewrite(
+        _small_book(tmp_path / "plain.xlsx"),
+        tmp_path / "root.xlsx",
+        rename=lambda name: name.removeprefix("xl/"),
+        fix=lambda data: data.replace(b"/xl/", b"/").replace(b'Target="xl/', b'Target="'),
+    )
+    result = run(root)
+    assert result.status.value == "succeeded", result.errors
+    assert result.tables[0].rows == [["Ana", 3]]
+
+
+def test_backslashes_in_member_names_are_read(tmp_path: Path) -> None:
+    windows = _rewrite(
+        _small_book(tmp_path / "plain.xlsx"), tmp_path / "bs.xlsx", rename=lambda n: n.replace("/", "\\")
+    )
+    result = run(windows)
+    assert result.status.value == "succeeded", result.errors
+    assert result.tables[0].rows == [["Ana", 3]]
+
+
+def test_empty_styled_cells_do_not_count_as_extent(tmp_path: Path) -> None:
+    styled = _rewrite(
+        _small_book(tmp_path / "plain.xlsx"),
+        tmp_path / "styled.xlsx",
+        fix=lambda data: data.replace(
+            b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>'
+        ),
+    )
+    result = run(styled)
+    assert result.status.value == "succeeded", result.errors
+    assert result.tables[0].metadata.region == "A1:B2"
+
+
+def test_a_sheet_calamine_cannot_parse_is_read_with_openpyxl(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "Scores"
+    book.active.append(["Name", "Score"])
+    book.active.append(["Ana", 41])
+    book.active.append(["Ben", 7])
+    book.save(tmp_path / "plain.xlsx")
+    spaced = _rewrite(
+        tmp_path / "plain.xlsx",
+        tmp_path / "spaced.xlsx",
+        fix=lambda d: d.replace(b"<v>41</v>", b"<v> 41</v>"),
+    )
+    result = run(spaced)
+    assert result.status.value == "succeeded", result.errors
+    assert result.tables[0].rows == [["Ana", 41], ["Ben", 7]]
+
+
+def test_a_sheet_no_reader_can_parse_is_an_error_naming_the_sheet(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "Good"
+    book.active.append(["Name", "Score"])
+    book.active.append(["Ana", 3])
+    bad = book.create_sheet("Broken")
+    bad.append(["x"])
+    book.save(tmp_path / "plain.xlsx")
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as original, zipfile.ZipFile(broken, "w") as out:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = data[: data.index(b"<sheetData>")] + b"<sheetData><row r="  # cut mid-tag
+            out.writestr(item.filename, data)
+    result = run(broken)
+    assert result.status.value == "partial"
+    assert [t.name for t in result.tables] == ["Good"]
+    (error,) = result.errors
+    assert error.code == "E_PARSE_CORRUPT"
+    assert error.location == "Broken"
+    assert "'Broken'" in error.message
+
+
+def test_excel_95_workbook_is_read_not_called_encrypted() -> None:
+    result = run(_corpus_file("deb-parseexcel__Test95.xls"))
+    assert result.status.value == "succeeded", result.errors
+    assert result.chunks
+
+
+def test_forged_dimension_of_a_large_sheet_is_refused_before_loading(tmp_path: Path) -> None:
+    # A part too large for the full scan, declaring A1:B2 but holding a cell at XFD1048576:
+    # loading it would allocate 2**34 cells. The child has a 2 GiB address-space cap.
+    book = xlsxwriter.Workbook(str(tmp_path / "big.xlsx"))
+    sheet = book.add_worksheet("Big")
+    for row in range(40_000):
+        sheet.write_row(row, 0, [row, row * 2, f"text {row}"])
+    book.close()
+    forged = _rewrite(
+        tmp_path / "big.xlsx",
+        tmp_path / "forged-big.xlsx",
+        fix=lambda data: data.replace(b'<dimension ref="A1:C40000"/>', b'<dimension ref="A1:B2"/>').replace(
+            b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+        ),
+    )
+    with zipfile.ZipFile(forged) as archive:
+        part = archive.getinfo("xl/worksheets/sheet1.xml")
+        assert part.file_size > 2 << 20
+        assert b'ref="A1:B2"' in archive.read(part)[:2000]
+    script = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30));"
+        "from pathlib import Path; from ingestkit_excel import ExcelProcessor, ExcelOptions;"
+        "from ingestkit_core import DocumentError\n"
+        "try:\n"
+        f"    ExcelProcessor().process(Path({str(forged)!r}), ExcelOptions())\n"
+        "except DocumentError as exc:\n"
+        "    print(exc.code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "E_PARSE_UNSAFE"
+
+
+def test_ods_repeat_counts_are_checked_before_loading(tmp_path: Path) -> None:
+    path = write_ods(tmp_path / "repeat.ods", "Bomb", [[("float", "1")]])
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["content.xml"] = (
+        parts["content.xml"]
+        .replace(b"<table:table-row>", b'<table:table-row table:number-rows-repeated="990000">')
+        .replace(
+            b'<table:table-cell office:value-type="float"',
+            b'<table:table-cell table:number-columns-repeated="100" office:value-type="float"',
+        )
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    assert path.stat().st_size < 2000
+    assert _code(path) == "E_PARSE_UNSAFE"
+
+
+def test_ods_trailing_repeated_empty_rows_are_not_extent(tmp_path: Path) -> None:
+    path = write_ods(
+        tmp_path / "tail.ods",
+        "Data",
+        [[("string", "Name"), ("string", "Score")], [("string", "Ana"), ("float", "3")]],
+    )
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["content.xml"] = parts["content.xml"].replace(
+        b"</table:table>",
+        b'<table:table-row table:number-rows-repeated="1048570">'
+        b'<table:table-cell table:number-columns-repeated="16384"/></table:table-row></table:table>',
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    result = run(path)
+    assert result.status.value == "succeeded", result.errors
+    assert result.tables[0].rows == [["Ana", 3]]
+
+
+def test_chart_only_visible_sheets_over_hidden_data_say_how_to_include_it(tmp_path: Path) -> None:
+    book = xlsxwriter.Workbook(str(tmp_path / "dashboard.xlsx"))
+    data = book.add_worksheet("Data")
+    data.write_row(0, 0, ["Month", "Sales"])
+    for row in range(1, 7):
+        data.write_row(row, 0, [f"M{row}", row * 10])
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "=Data!$B$2:$B$7", "categories": "=Data!$A$2:$A$7"})
+    sheet = book.add_chartsheet("Dashboard")
+    sheet.set_chart(chart)
+    sheet.activate()
+    data.hide()
+    book.close()
+    result = run(tmp_path / "dashboard.xlsx")
+    assert result.status.value == "succeeded"
+    assert not result.chunks
+    hint = [w.message for w in result.warnings if "no visible sheet holds data" in w.message]
+    assert hint, result.warnings
+    assert "include_hidden_sheets" in hint[0]
+    assert run(tmp_path / "dashboard.xlsx", include_hidden_sheets=True).tables[0].rows[0] == ["M1", 10]

@@ -32,6 +32,7 @@ import python_calamine as calamine
 
 from ingestkit_core import DocumentError, ErrorCode
 from ingestkit_excel.grid import BLANK, SheetGrid, Value
+from ingestkit_excel.ods import sheet_extents
 from ingestkit_excel.ooxml import Extent, FormulaCell, Package
 from ingestkit_excel.options import ExcelOptions
 from ingestkit_excel.safety import WorkbookFormat
@@ -114,6 +115,16 @@ class Workbook:
         self.fallback_reason: str | None = None
         """Why the whole workbook is read with openpyxl instead of calamine."""
         self._book: calamine.CalamineWorkbook | None = None
+        # calamine expands an ODS file's repeat counts into every sheet as it opens it:
+        # measure them first, and refuse the file before a bomb is expanded.
+        self._ods = sheet_extents(path) if fmt is WorkbookFormat.ODS else {}
+        for name, extent in self._ods.items():
+            if extent.cells > options.max_cells:
+                raise DocumentError(
+                    f"sheet {name!r} repeats cells over {extent.last_row} rows x {extent.last_col} columns, "
+                    f"over the {options.max_cells} cell limit (max_cells): not loaded",
+                    ErrorCode.E_PARSE_UNSAFE,
+                )
         try:
             self._book = calamine.CalamineWorkbook.from_path(str(path))
             metadata = self._book.sheets_metadata
@@ -144,17 +155,20 @@ class Workbook:
 
     def read(self, sheet: SheetInfo) -> SheetRead:
         """The sheet's cells, truncated at ``max_rows``; raises :class:`SheetRefused`."""
-        extent = self._package.extent(sheet.name) if self._package else None
+        extent = self._package.extent(sheet.name) if self._package else self._ods.get(sheet.name)
         limit = self.options.max_rows
         if extent is not None:
-            kept_rows = min(extent.last_row, limit)
+            # calamine loads an ODS sheet whole (repeats expanded); an OOXML one is cut at
+            # the row limit by streaming it instead.
+            ods = self.format is WorkbookFormat.ODS
+            kept_rows = extent.last_row if ods else min(extent.last_row, limit)
             if kept_rows * extent.last_col > self.options.max_cells:
                 raise SheetRefused(
                     ErrorCode.E_PARSE_UNSAFE,
                     f"sheet spans {extent.last_row} rows x {extent.last_col} columns, "
                     f"over the {self.options.max_cells} cell limit (max_cells): not loaded",
                 )
-            if extent.last_row > limit or self._book is None:
+            if not ods and (extent.last_row > limit or self._book is None):
                 grid = _read_streaming(self.path, sheet.name, limit)
                 if extent.last_row > limit:
                     grid.total_rows = extent.last_row

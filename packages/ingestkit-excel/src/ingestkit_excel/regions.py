@@ -298,9 +298,9 @@ def _peel_top(grid: SheetGrid, merges: Merges, region: Region, pieces: list[Regi
         if len(counts[start - region.top]) == 2:
             pieces.append(_metadata_region(start, row - 1, region))
         else:
-            title = Region(start, region.left, row - 1, region.right, RegionKind.TITLE, 0.8)
-            title.reasons.append("one text cell above a wider block")
-            pieces.append(title)
+            lines = Region(start, region.left, row - 1, region.right, RegionKind.TITLE, 0.8)
+            lines.reasons.append("one text cell above a wider block")
+            pieces.append(lines)
         start = row
     return top
 
