@@ -26,7 +26,9 @@ from ingestkit_core import (
 )
 from ingestkit_core.models import IngestError, chunk_id
 from ingestkit_core.stores import open_store
+from ingestkit_core.stores.base import VectorStore
 from ingestkit_core.tables import file_stem, table_name
+from ingestkit_core.text import normalize, text_hash
 from ingestkit_testkit.postgres import scratch_store
 
 StoreFactory = Callable[[Path], Store]
@@ -243,3 +245,57 @@ def test_content_stored_after_an_environmental_error_is_processed_again(store: S
     timed_out.errors = [IngestError(code="E_EXECUTION_TIMEOUT", message="past its limit")]
     store.write(timed_out)
     assert not store.has(clean.key or "", clean.source_uri), "a run that timed out is tried again"
+
+
+SPACE = {"provider": "testkit", "model": "axes", "dimension": 3, "normalised": True, "max_input_tokens": 9}
+
+
+def with_vectors(stored: ProcessingResult, vectors: dict[str, list[float]]) -> ProcessingResult:
+    stored.attach_vectors("axes", {text_hash(normalize(text)): vector for text, vector in vectors.items()})
+    return stored
+
+
+def test_vectors_live_exactly_as_long_as_a_chunk_holds_their_text(store: Store) -> None:
+    assert isinstance(store, VectorStore)
+    store.add_space("axes", SPACE, {"embedder": "testkit"})
+    old = with_vectors(
+        result("/kb/a.pdf", "h1", ["Kept text.", "Old text."]),
+        {"Kept text.": [1, 0, 0], "Old text.": [0, 1, 0]},
+    )
+    store.write(old)
+    assert [(s.vectors, s.pending) for s in store.spaces()] == [(2, 0)]
+    new = with_vectors(result("/kb/a.pdf", "h2", ["Kept text.", "New text."]), {"New text.": [0, 0, 1]})
+    store.write(new)
+    assert [(s.vectors, s.pending) for s in store.spaces()] == [(2, 0)], "kept text keeps its vector"
+    assert store.missing_vectors("axes", [text_hash("Old text."), text_hash("New text.")]) == {
+        text_hash("Old text.")
+    }
+    assert store.put_vectors("axes", {text_hash("Never stored."): [1, 1, 1]}) == 0, "no orphan is ever made"
+    store.write(result("/kb/b.pdf", "h3", ["Pending text."]))
+    assert store.pending_texts("axes", 10) == [(text_hash("Pending text."), "Pending text.")]
+    assert store.put_vectors("axes", {text_hash("Pending text."): [1, 1, 0]}) == 1
+    store.remove([Path("/kb/a.pdf").absolute().as_uri(), Path("/kb/b.pdf").absolute().as_uri()])
+    assert [(s.vectors, s.pending) for s in store.spaces()] == [(0, 0)]
+    assert store.drop_space("axes") == 0
+    assert store.spaces() == []
+
+
+def test_vector_search_ranks_by_cosine_within_the_filters(store: Store) -> None:
+    assert isinstance(store, VectorStore)
+    store.add_space("axes", SPACE, {"embedder": "testkit"})
+    store.write(
+        with_vectors(
+            result("/kb/hr/a.pdf", "h1", ["East.", "North."]), {"East.": [1, 0, 0], "North.": [0, 1, 0]}
+        )
+    )
+    store.write(with_vectors(result("/kb/it/b.pdf", "h2", ["Mostly east."]), {"Mostly east.": [0.9, 0.1, 0]}))
+    hits = store.search_vectors("axes", [1, 0, 0], limit=2)
+    assert [hit.text for hit in hits] == ["East.", "Mostly east."]
+    assert hits[0].scores["vector"] == pytest.approx(1.0)
+    assert hits[0].path == "/kb/hr/a.pdf"
+    assert [
+        hit.text
+        for hit in store.search_vectors("axes", [1, 0, 0], filters=SearchFilters(path_prefix="/kb/it/"))
+    ] == ["Mostly east."]
+    with pytest.raises(StoreError):
+        store.search_vectors("axes", [1, 0])

@@ -289,6 +289,9 @@ class MemoryStore(Closing):
         self, key: str, vector: Sequence[float], limit: int = 10, filters: SearchFilters | None = None
     ) -> list[SearchHit]:
         query = np.asarray(vector, dtype=np.float32)
+        info = self._spaces.get(key)
+        if info is not None and query.shape != (info.spec["dimension"],):
+            raise StoreError(f"a query of shape {query.shape} for space {key}", ErrorCode.E_EMBED_DIMENSION)
         norm = float(np.linalg.norm(query))
         query = query / norm if norm else query
         chosen = filters or SearchFilters()
