@@ -189,3 +189,31 @@ def training_pptx(path: Path) -> Path:
     box.text_frame.text = "A slide without a title"
     deck.save(path)
     return path
+
+
+def charts_pptx(path: Path) -> Path:
+    """A deck with a titled column chart, a title-only divider slide and a described picture."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "Tickets per quarter"
+    data = CategoryChartData()
+    data.categories = ["Q1", "Q2", "Q3"]
+    data.add_series("Opened", (120, 95, 130))
+    data.add_series("Closed", (110, 100, 125))
+    frame = slide.shapes.add_chart(
+        XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(2), Inches(6), Inches(4), data
+    )
+    frame.chart.has_title = True
+    frame.chart.chart_title.text_frame.text = "Ticket volume 2024"
+    divider = deck.slides.add_slide(deck.slide_layouts[5])
+    divider.shapes.title.text = "Part two: escalation"
+    pictured = deck.slides.add_slide(deck.slide_layouts[6])
+    image = path.parent / "pixel.png"
+    image.write_bytes(tiny_png())
+    picture = pictured.shapes.add_picture(str(image), Inches(1), Inches(1))
+    picture._element.nvPicPr.cNvPr.set("descr", "Escalation flow diagram")
+    deck.save(path)
+    return path

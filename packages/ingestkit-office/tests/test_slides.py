@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from office_builders import training_pptx
+from office_builders import charts_pptx, training_pptx
 
 from ingestkit_core import ContentType, ErrorCode, Extraction
 from ingestkit_office import OfficeOptions, OfficeProcessor
@@ -78,3 +78,21 @@ def test_inspect_lists_each_slide_and_what_happens_to_it(tmp_path: Path) -> None
         (3, "skipped: hidden"),
         (4, "processed"),
     ]
+
+
+def test_chart_data_becomes_a_table_and_its_title_text(tmp_path: Path) -> None:
+    extraction = OfficeProcessor().process(charts_pptx(tmp_path / "stats.pptx"), OfficeOptions())
+    (table,) = extraction.tables
+    assert table.sql_name == "stats__slide_1_chart_1"
+    assert [column.name for column in table.columns] == ["category", "opened", "closed"]
+    assert table.rows == [["Q1", 120, 110], ["Q2", 95, 100], ["Q3", 130, 125]]
+    first = "\n".join(chunk.text for chunk in extraction.chunks if chunk.metadata.page_numbers == [1])
+    assert "Chart: Ticket volume 2024" in first
+
+
+def test_title_only_slide_and_picture_descriptions_are_text(tmp_path: Path) -> None:
+    extraction = OfficeProcessor().process(charts_pptx(tmp_path / "stats.pptx"), OfficeOptions())
+    divider = [chunk for chunk in extraction.chunks if chunk.metadata.page_numbers == [2]]
+    assert [chunk.metadata.heading_path for chunk in divider] == [["Part two: escalation"]]
+    assert any("Escalation flow diagram" in chunk.text for chunk in extraction.chunks)
+    assert extraction.metadata["images"] == 1

@@ -129,6 +129,7 @@ class OfficeProcessor:
                     "action": slide.action,
                     "shapes": slide.shapes,
                     "tables": slide.tables,
+                    "charts": slide.charts,
                     "speaker_notes": slide.notes,
                 }
                 for slide in read.slides

@@ -16,8 +16,9 @@ from xml.etree.ElementTree import Element
 from pydantic import JsonValue
 
 from ingestkit_core import Block, BlockKind, ContentType, ErrorCode, IngestError, TableArtifact
+from ingestkit_office.charts import CHART_REF, Chart, read_chart
 from ingestkit_office.options import OfficeOptions
-from ingestkit_office.package import Package
+from ingestkit_office.package import Package, Relationship
 from ingestkit_office.tables import build_table, is_data_table
 
 FORMAT = "pptx"
@@ -38,6 +39,7 @@ class SlideInfo:
     action: str
     shapes: int = 0
     tables: int = 0
+    charts: int = 0
     notes: bool = False
 
 
@@ -57,6 +59,7 @@ class _Shape:
     blocks: list[Block]
     title: str | None = None
     table: list[list[str]] | None = None
+    chart: Chart | None = None
 
 
 class DeckReader:
@@ -84,9 +87,9 @@ class DeckReader:
             slide = self.package.xml(part)
             hidden = slide.get("show") in ("0", "false")
             tree = slide.find(f"{P}cSld/{P}spTree")
-            shapes = (
-                sorted(self._shapes(tree, number), key=lambda shape: shape.order) if tree is not None else []
-            )
+            rels = self.package.relationships(part)
+            found = self._shapes(tree, number, rels) if tree is not None else []
+            shapes = sorted(found, key=lambda shape: shape.order)
             title = next((shape.title for shape in shapes if shape.title), None) or f"Slide {number}"
             info = SlideInfo(number, title, hidden, "processed", shapes=len(shapes))
             self.read.slides.append(info)
@@ -96,8 +99,16 @@ class DeckReader:
                 continue
             pages = (number,)
             self.read.blocks.append(Block(BlockKind.HEADING, title, level=1, page_numbers=pages))
+            if all(shape.title for shape in shapes) and title != f"Slide {number}":
+                # A title-only slide (a section divider): the chunker keeps no chunk for a
+                # heading nothing follows, so its title is also its text.
+                self.read.blocks.append(Block(BlockKind.PARAGRAPH, title, page_numbers=pages))
             for shape in shapes:
                 if shape.title:
+                    continue
+                if shape.chart is not None:
+                    info.charts += 1
+                    table_count += self._chart(shape.chart, number, info.charts)
                     continue
                 if shape.table is not None:
                     info.tables += 1
@@ -114,12 +125,9 @@ class DeckReader:
                         self.read.tables.append(built.artifact)
                         self.read.blocks.append(built.block)
                         continue
-                    shape.blocks = [
-                        Block(BlockKind.PARAGRAPH, cell, page_numbers=pages)
-                        for row in shape.table
-                        for cell in row
-                        if cell
-                    ]
+                    # Merged cells repeat their text across the merge: say it once.
+                    cells = dict.fromkeys(cell for row in shape.table for cell in row if cell)
+                    shape.blocks = [Block(BlockKind.PARAGRAPH, cell, page_numbers=pages) for cell in cells]
                 self.read.blocks.extend(shape.blocks)
             if self.options.speaker_notes:
                 notes = self._notes(part)
@@ -150,7 +158,28 @@ class DeckReader:
         )
         return self.read
 
-    def _shapes(self, tree: Element, number: int, offset: tuple[int, int] = (0, 0)) -> list[_Shape]:
+    def _chart(self, chart: Chart, number: int, index: int) -> int:
+        """Blocks (and a SQL table) for one chart; 1 when a table was made."""
+        pages = (number,)
+        name = f"slide {number} chart {index}"
+        if chart.title:
+            self.read.blocks.append(Block(BlockKind.PARAGRAPH, f"Chart: {chart.title}", page_numbers=pages))
+        if not chart.rows or not is_data_table(chart.rows, 1):
+            return 0
+        built = build_table(
+            chart.rows, name=name, source=self.path, fmt=FORMAT, suffix=self.options.table_suffix, page=number
+        )
+        self.read.tables.append(built.artifact)
+        self.read.blocks.append(built.block)
+        return 1
+
+    def _shapes(
+        self,
+        tree: Element,
+        number: int,
+        rels: dict[str, Relationship],
+        offset: tuple[int, int] = (0, 0),
+    ) -> list[_Shape]:
         found: list[_Shape] = []
         for index, child in enumerate(_children(tree)):
             tag = child.tag
@@ -158,7 +187,7 @@ class DeckReader:
             place = position or (_UNPLACED, _UNPLACED)
             order = (1, place[0] + offset[0], place[1] + offset[1], index)
             if tag == f"{P}grpSp":
-                found.extend(self._shapes(child, number, (order[1], order[2])))
+                found.extend(self._shapes(child, number, rels, (order[1], order[2])))
             elif tag == f"{P}sp":
                 placeholder = child.find(f"{P}nvSpPr/{P}nvPr/{P}ph")
                 is_title = placeholder is not None and placeholder.get("type") in _TITLES
@@ -171,11 +200,25 @@ class DeckReader:
                     continue
                 found.append(_Shape(order, _text_blocks(paragraphs, number)))
             elif tag == f"{P}graphicFrame":
-                table = child.find(f"{A}graphic/{A}graphicData/{A}tbl")
+                data = child.find(f"{A}graphic/{A}graphicData")
+                table = data.find(f"{A}tbl") if data is not None else None
+                reference = data.find(CHART_REF) if data is not None else None
                 if table is not None:
                     found.append(_Shape(order, [], table=_table_rows(table)))
+                elif reference is not None:
+                    rel = rels.get(reference.get(R_ID, ""))
+                    if rel is not None and not rel.external and self.package.archive.has(rel.target):
+                        found.append(_Shape(order, [], chart=read_chart(self.package.xml(rel.target))))
             elif tag == f"{P}pic":
                 self.read.images += 1
+                properties = child.find(f"{P}nvPicPr/{P}cNvPr")
+                description = (
+                    " ".join((properties.get("descr") or "").split()) if properties is not None else ""
+                )
+                if description:  # alternative text written for the picture
+                    found.append(
+                        _Shape(order, [Block(BlockKind.PARAGRAPH, description, page_numbers=(number,))])
+                    )
         return found
 
     def _notes(self, slide_part: str) -> list[str]:
