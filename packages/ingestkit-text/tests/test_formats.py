@@ -149,6 +149,18 @@ def test_html_boilerplate_kept_when_main_content_is_off(tmp_path: Path) -> None:
     assert "SCRIPT TEXT" not in text
 
 
+def test_xhtml_with_an_encoding_declaration(tmp_path: Path) -> None:
+    page = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN" "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Chapter 1</title></head>'
+        "<body><h1>Tutorials</h1><p>Console basics: the shell prompt.</p></body></html>"
+    )
+    extraction = _process(tmp_path, "ch01.html", page)
+    assert extraction.chunks[0].text == "Tutorials\n\nConsole basics: the shell prompt."
+    assert extraction.metadata["title"] == "Chapter 1"
+
+
 def test_html_spans_and_layout_tables(tmp_path: Path) -> None:
     page = (
         "<html><body><table><tr><td><table><tr><th>A</th><th>B</th></tr>"

@@ -121,3 +121,34 @@ def test_binary_junk_named_eml_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DocumentError) as caught:
         TextProcessor().process(path, TextOptions())
     assert caught.value.code is ErrorCode.E_FILE_UNSUPPORTED
+
+
+def test_mime_entity_without_address_headers_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "part.eml"
+    path.write_bytes(
+        b'MIME-Version: 1.0\nContent-Type: text/plain; charset="us-ascii"\n\nJust the body text.\n'
+    )
+    extraction = TextProcessor().process(path, TextOptions())
+    assert "Just the body text." in extraction.chunks[-1].text
+    assert extraction.chunks[0].metadata.heading_path == ["(no subject)"]
+
+
+def test_outlook_msg_named_eml_gets_advice(tmp_path: Path) -> None:
+    path = tmp_path / "outlook.eml"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2048))
+    with pytest.raises(DocumentError) as caught:
+        TextProcessor().process(path, TextOptions())
+    assert caught.value.code is ErrorCode.E_FILE_UNSUPPORTED
+    assert "save it as .eml" in caught.value.message
+
+
+def test_latin1_body_uses_its_mime_charset_without_a_guess_warning(tmp_path: Path) -> None:
+    path = tmp_path / "fr.eml"
+    path.write_bytes(
+        b"From: a@example.com\nSubject: Caf\xe9\nMIME-Version: 1.0\n"
+        b'Content-Type: text/plain; charset="iso-8859-1"\nContent-Transfer-Encoding: 8bit\n\n'
+        b"Le caf\xe9 est pr\xeat.\n"
+    )
+    extraction = TextProcessor().process(path, TextOptions())
+    assert "Le café est prêt." in extraction.chunks[-1].text
+    assert extraction.warnings == []

@@ -61,7 +61,7 @@ def detect(sample: bytes, *, complete: bool, html: bool = False) -> Encoding:
     for bom, name in _BOMS:
         if sample.startswith(bom):
             return Encoding(name, "bom")
-    _refuse_binary(sample[:BINARY_SAMPLE])
+    refuse_binary(sample[:BINARY_SAMPLE])
     if html:
         declared = _META_CHARSET.search(sample[:4096])
         if declared:
@@ -105,7 +105,7 @@ def _guess(sample: bytes) -> str:
     return best.encoding
 
 
-def _refuse_binary(head: bytes) -> None:
+def refuse_binary(head: bytes) -> None:
     if not head:
         return
     if b"\x00" in head:

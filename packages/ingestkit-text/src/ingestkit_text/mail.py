@@ -32,6 +32,8 @@ _ATTRIBUTION = re.compile(r"^\s*(On .{4,200} wrote:|Le .{4,200} a écrit :|Am .{
 _ORIGINAL = re.compile(
     r"^\s*-{2,}\s*(Original Message|Forwarded message|Ursprüngliche Nachricht)\s*-{2,}\s*$", re.I
 )
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IDENTIFYING = ("from", "to", "subject", "date", "message-id", "mime-version", "content-type")
 _HEADERS = ("from", "to", "cc", "subject", "date", "message-id", "in-reply-to")
 
 
@@ -45,10 +47,15 @@ class MailRead:
 
 
 def read_email(data: bytes, *, path: Path, options: TextOptions) -> MailRead:
-    message = BytesParser(policy=policy.default).parsebytes(data)
-    if not any(message.get(name) for name in ("from", "to", "subject")):
+    if data.startswith(OLE_MAGIC):
         raise DocumentError(
-            "not an e-mail message (no From, To or Subject header)", ErrorCode.E_FILE_UNSUPPORTED
+            "an Outlook .msg (OLE) file, not an RFC 5322 message: save it as .eml",
+            ErrorCode.E_FILE_UNSUPPORTED,
+        )
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    if not any(message.get(name) for name in _IDENTIFYING):
+        raise DocumentError(
+            "not an e-mail message (no From, To, Subject, Date or MIME header)", ErrorCode.E_FILE_UNSUPPORTED
         )
     read = MailRead()
     read.metadata.update(_headers(message))

@@ -30,7 +30,7 @@ from ingestkit_core import (
     TableArtifact,
 )
 from ingestkit_text.delimited import read_delimited
-from ingestkit_text.encoding import SAMPLE_BYTES, Encoding, decode, detect
+from ingestkit_text.encoding import BINARY_SAMPLE, SAMPLE_BYTES, Encoding, decode, detect, refuse_binary
 from ingestkit_text.mail import read_email
 from ingestkit_text.markdown import read_markdown
 from ingestkit_text.options import TextOptions
@@ -120,6 +120,7 @@ def _whole(path: Path, options: TextOptions, *, html: bool = False) -> tuple[str
 def _read(path: Path, options: TextOptions) -> _Read:
     fmt = format_of(path)
     read = _Read(fmt)
+    encoding: Encoding | None
     if fmt in (Format.CSV, Format.TSV):
         table = read_delimited(path, options.csv, fmt=fmt.value, table_suffix=options.table_suffix)
         read.blocks, read.tables = table.blocks, [table.table]
@@ -138,8 +139,9 @@ def _read(path: Path, options: TextOptions) -> _Read:
         if size > options.max_text_mb * MIB:
             raise DocumentError(f"{size / MIB:.0f} MiB is over max_text_mb", ErrorCode.E_FILE_TOO_LARGE)
         data = path.read_bytes()
-        encoding = detect(data[:SAMPLE_BYTES], complete=size <= SAMPLE_BYTES)  # refuses binary junk
         mail = read_email(data, path=path, options=options)
+        refuse_binary(data[:BINARY_SAMPLE])  # bodies carry their own MIME charsets
+        encoding = None
         read.blocks, read.tables = mail.blocks, mail.tables
         read.warnings.extend(mail.warnings)
         read.metadata.update(mail.metadata)
@@ -163,10 +165,11 @@ def _read(path: Path, options: TextOptions) -> _Read:
             read.explained = {"headings": markdown.headings, "code_blocks": markdown.code_blocks}
         else:
             read.blocks = text_blocks(text)
-    read.metadata["encoding"] = encoding.name
-    warning = encoding.warning(path)
-    if warning is not None:
-        read.warnings.insert(0, warning)
+    if encoding is not None:
+        read.metadata["encoding"] = encoding.name
+        warning = encoding.warning(path)
+        if warning is not None:
+            read.warnings.insert(0, warning)
     return read
 
 

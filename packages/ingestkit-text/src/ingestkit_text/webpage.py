@@ -40,6 +40,7 @@ _BOILERPLATE_NAME = re.compile(
     r"advert|advertisement|ads|skip-link|skiplink|related-posts|comments?)(?:$|[-_ ])",
     re.IGNORECASE,
 )
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "main", "header", "footer", "blockquote", "address", "figure"}
@@ -62,6 +63,9 @@ class PageRead:
 def parse(text: str) -> _Element:
     if not text.strip():
         raise DocumentError("the page is empty", ErrorCode.E_PARSE_EMPTY)
+    # XHTML pages start with an XML declaration naming their encoding; the text is
+    # already decoded, and lxml refuses a declaration on decoded text.
+    text = _XML_DECLARATION.sub("", text, count=1)
     try:
         root: _Element = lxml.html.document_fromstring(text)
     except (ParserError, ValueError) as exc:
