@@ -160,3 +160,23 @@ def test_ods_workbook(tmp_path: Path) -> None:
     assert [c.type for c in table.columns] == ["text", "real", "date"]
     assert table.rows == [["Rent", 1200.0, "2024-03-01"], ["Power", 88.4, "2024-03-15"]]
     assert "Table Budget in budget.ods" in chunk_texts(result)
+
+
+def test_out_of_range_date_cell_keeps_its_raw_value_with_a_warning(tmp_path: Path) -> None:
+    book = xlsxwriter.Workbook(str(tmp_path / "range.xlsx"))
+    sheet = book.add_worksheet("Events")
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["Event", "When"])
+    for row in range(1, 25):
+        sheet.write_string(row, 0, f"E{row}")
+        sheet.write_datetime(row, 1, dt.datetime(2024, 1, row), date)
+    sheet.write_string(25, 0, "Broken")
+    sheet.write_number(25, 1, 30_000_000, date)  # past 9999-12-31: no date can show it
+    book.close()
+    result = run(tmp_path / "range.xlsx")
+    table = result.tables[0]
+    assert table.columns[1].type == "date"
+    assert table.rows[0] == ["E1", "2024-01-01"]
+    assert table.rows[-1] == ["Broken", "30000000"]
+    (warning,) = [w for w in result.warnings if w.code == "W_VALUE_AS_TEXT"]
+    assert "30000000" in warning.message

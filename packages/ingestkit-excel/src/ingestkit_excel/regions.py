@@ -660,9 +660,12 @@ def _form_like(grid: SheetGrid, merges: Merges, region: Region, header: int) -> 
     colons = sum(label.rstrip().endswith(":") for label in labels if isinstance(label, str))
     if colons * 2 >= len(labels) or header == 0:
         return True
-    # Under a header, one value type down the column is a two-column table.
-    value_kinds = {_kind_of(value) for value in values[header:]} - {None}
-    return len(value_kinds) >= 2
+    # Under a header, one value type down the column (nearly all values) is a two-column
+    # table; a form's values are of all kinds.
+    kinds = [kind for value in values[header:] if (kind := _kind_of(value)) is not None]
+    if not kinds:
+        return True
+    return max(map(kinds.count, set(kinds))) < 0.9 * len(kinds)
 
 
 def _decide(region: Region, kind: RegionKind, confidence: float, reason: str) -> None:

@@ -86,6 +86,7 @@ def build_table(
         if rows
         else [TypedColumn("text", []) for _ in headers]
     )
+    kept_raw = _keep_out_of_range_dates(typed, cells_by_column)
     del cells_by_column
     columns = [
         TableColumn(name=clean, type=column.type, source_name=header or None)
@@ -111,6 +112,16 @@ def build_table(
     if sections is not None:
         notes.append(f"section-label rows became the column {SECTION_COLUMN!r}")
     notes.extend(_typing_notes(columns, typed))
+    for index, raw in kept_raw.items():
+        label = columns[index].source_name or columns[index].name
+        warnings.append(
+            IngestError.of(
+                ErrorCode.W_VALUE_AS_TEXT,
+                f"table {name}, column {label}: {len(raw)} number(s) in a date column are no date a "
+                f"spreadsheet can show (out of range); kept as written: {', '.join(raw[:EXAMPLES])}",
+                location=f"{grid.name}!{ref}",
+            )
+        )
     if totals:
         warnings.append(
             IngestError.of(
@@ -164,6 +175,25 @@ def _section_label(value: Value) -> bool:
     if type(value) is str:
         return value != BLANK
     return type(value) in (int, float) and float(value).is_integer() and 1900 <= value <= 2100  # type: ignore[arg-type,operator]
+
+
+def _keep_out_of_range_dates(
+    typed: list[TypedColumn], cells: list[tuple[Value, ...]]
+) -> dict[int, list[str]]:
+    """Numbers in a date column (a reader returns the raw serial of a date cell out of the
+    calendar's range) keep their value as text instead of becoming NULL; column -> values."""
+    kept: dict[int, list[str]] = {}
+    for index, column in enumerate(typed):
+        if column.type not in ("date", "datetime") or not column.exceptions:
+            continue
+        for row, text in column.exceptions:
+            if type(cells[index][row]) in (int, float):
+                column.values[row] = text
+                kept.setdefault(index, []).append(text)
+        column.exceptions = [
+            (row, text) for row, text in column.exceptions if text not in kept.get(index, ())
+        ]
+    return kept
 
 
 def _typing_notes(columns: list[TableColumn], typed: list[TypedColumn]) -> list[str]:
