@@ -148,3 +148,16 @@ def test_inspect_explains_structure_and_tables(tmp_path: Path) -> None:
         "rows": 3,
         "columns": ["account_type (text)", "attempts (integer)", "unlock_after_minutes (integer)"],
     }
+
+
+def test_child_processes_and_threads_give_the_same_result(tmp_path: Path) -> None:
+    from ingestkit_core import LocalExecutionBackend
+
+    path = policy_docx(tmp_path / "policy.docx")
+    texts = []
+    for strategy in ("inline", "thread", "process"):
+        with OfficeRouter(execution=LocalExecutionBackend(strategy=strategy, workers=1)) as router:
+            result = router.process(path)
+        assert result.ok, (strategy, result.errors)
+        texts.append([chunk.text for chunk in result.chunks])
+    assert texts[0] == texts[1] == texts[2]

@@ -122,3 +122,23 @@ def test_inspect_explains_dialect_header_and_columns(tmp_path: Path) -> None:
         "rows": 2,
         "columns": ["site -> site (text)", "seats -> seats (integer)"],
     }
+
+
+def test_child_processes_find_and_run_the_text_processor(tmp_path: Path) -> None:
+    # The process backend rebuilds processor and options from JSON in a real child.
+    from ingestkit_core import LocalExecutionBackend
+
+    paths = [_csv(tmp_path, f"s{i}.csv", f"site,seats\nOslo,{i}\nLima,6\n") for i in range(2)]
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><h1>Title</h1><p>Body text.</p></body></html>")
+    with (
+        SQLiteStore(tmp_path / "s.db") as store,
+        TextRouter(
+            TextOptions(csv=CsvOptions(max_rows=10)),
+            execution=LocalExecutionBackend(strategy="process", workers=1),
+            store=store,
+        ) as router,
+    ):
+        results = router.process_batch([*paths, page])
+        assert [result.ok for result in results] == [True, True, True]
+        assert store.query('SELECT seats FROM "s1__s1" ORDER BY seats') == [(1,), (6,)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingestkit_core import Block, BlockKind, ChunkMetadata, ContentType, TableArtifact, TableColumn
 from ingestkit_core.models import Cell
-from ingestkit_core.tables import table_name, type_column, unique_names
+from ingestkit_core.tables import date_order, table_name, type_column, unique_names
 
 
 @dataclass(slots=True)
@@ -51,8 +51,10 @@ def build_table(
     columns: list[TableColumn] = []
     notes: list[str] = []
     typed_columns: list[list[Cell]] = []
+    raw_columns = [[row[index] for row in data] for index in range(len(names))]
+    day_first = date_order(raw_columns)  # "03/04/2024" read the same way in every column
     for index, column_name in enumerate(names):
-        typed = type_column([row[index] for row in data])
+        typed = type_column(raw_columns[index], day_first=day_first)
         kind, values = typed.type, typed.values
         if typed.exceptions:
             shown = ", ".join(repr(value) for _, value in typed.exceptions[:3])

@@ -207,7 +207,7 @@ class TextProcessor:
         read = _read(path, _options(options))
         kinds: dict[str, int] = {}
         for block in read.blocks:
-            kind = (block.content_type or block.kind).value
+            kind = "code" if block.extra.get("code") else (block.content_type or block.kind).value
             kinds[kind] = kinds.get(kind, 0) + 1
         return {
             "format": read.format.value,
