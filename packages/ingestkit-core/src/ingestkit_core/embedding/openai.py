@@ -262,6 +262,7 @@ class OpenAIEmbedder(EmbedderBase):
         attempt = 0
         while True:
             wait_hint: float | None = None
+            detail = ""  # the server's words: in the raised error, never in logs (it may quote input text)
             try:
                 response = self._client.post(
                     self._url, json=payload, headers=self._headers(), params=options.query_params
@@ -274,31 +275,32 @@ class OpenAIEmbedder(EmbedderBase):
                 status = response.status_code
                 if status == 200:
                     return self._parse(response, len(inputs))
-                detail = response.text[:300].strip()
+                detail = ": " + response.text[:300].strip()
                 if status not in _RETRY_STATUS and status < 500:
                     raise EmbeddingError(
-                        f"embedder openai: {self._url} rejected the request with HTTP {status}: {detail} "
+                        f"embedder openai: {self._url} rejected the request with HTTP {status}{detail} "
                         "(check base_url, model and the API key)",
                         ErrorCode.E_CONFIG_INVALID,
                     )
-                failure = f"HTTP {status}: {detail}"
+                failure = f"HTTP {status}"
                 wait_hint = retry_after_s(response.headers.get("Retry-After"))
             attempt += 1
             if attempt > options.max_retries:
                 raise EmbeddingError(
-                    f"embedder openai: {self._url} failed {attempt} times, last: {failure}",
+                    f"embedder openai: {self._url} failed {attempt} times, last: {failure}{detail}",
                     ErrorCode.E_EMBED_UNAVAILABLE,
                 )
             if wait_hint is not None:
                 delay = wait_hint
             else:
-                # Full jitter keeps concurrent requests from retrying in lock-step.
+                # Jitter keeps concurrent requests from retrying in lock-step.
                 ceiling = min(options.backoff_max_s, options.backoff_initial_s * 2 ** (attempt - 1))
                 delay = random.uniform(ceiling / 2, ceiling)
             if time.monotonic() + delay > deadline:
                 raise EmbeddingError(
-                    f"embedder openai: {self._url} still failing after {attempt} attempts ({failure}); "
-                    f"waiting {delay:.1f}s more would pass the retry budget of {options.retry_budget_s:.0f}s",
+                    f"embedder openai: {self._url} still failing after {attempt} attempts "
+                    f"({failure}{detail}); waiting {delay:.1f}s more would pass the retry budget "
+                    f"of {options.retry_budget_s:.0f}s",
                     ErrorCode.E_EMBED_UNAVAILABLE,
                 )
             logger.warning(
