@@ -109,7 +109,9 @@ def policy_docx(path: Path) -> Path:
     return path
 
 
-def add_part(path: Path, name: str, xml: str, *, rel_type: str, content_type: str) -> None:
+def add_part(
+    path: Path, name: str, xml: str, *, rel_type: str, content_type: str, rel_id: str = "rIdAdded1"
+) -> None:
     """Add a part related to word/document.xml to a saved package."""
     with zipfile.ZipFile(path) as source:
         members = {info.filename: source.read(info) for info in source.infolist()}
@@ -117,7 +119,7 @@ def add_part(path: Path, name: str, xml: str, *, rel_type: str, content_type: st
     target = name.removeprefix("word/")
     rels = rels.replace(
         "</Relationships>",
-        f'<Relationship Id="rIdAdded1" Type="{rel_type}" Target="{target}"/></Relationships>',
+        f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"/></Relationships>',
     )
     members["word/_rels/document.xml.rels"] = rels.encode()
     types = members["[Content_Types].xml"].decode()
@@ -216,4 +218,43 @@ def charts_pptx(path: Path) -> Path:
     picture = pictured.shapes.add_picture(str(image), Inches(1), Inches(1))
     picture._element.nvPicPr.cNvPr.set("descr", "Escalation flow diagram")
     deck.save(path)
+    return path
+
+
+def report_docx(path: Path) -> Path:
+    """A report with a table of contents and a chart (its part taken from a python-pptx deck)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    deck = charts_pptx(path.with_suffix(".pptx"))
+    with zipfile.ZipFile(deck) as source:
+        chart_xml = source.read("ppt/charts/chart1.xml").decode()
+    document = docx.Document()
+    for name in ("TOC Heading", "toc 1", "toc 2"):
+        if name not in [style.name for style in document.styles]:
+            document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    document.add_paragraph("Contents", style="TOC Heading")
+    document.add_paragraph("Volumes\t2", style="toc 1")
+    document.add_paragraph("Quarterly detail\t3", style="toc 2")
+    document.add_heading("Volumes", level=1)
+    document.add_paragraph("Ticket volumes rose in the third quarter.")
+    holder = document.add_paragraph()
+    holder._p.append(
+        parse_xml(
+            f'<w:r {NS} xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+            'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+            'xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart"><w:drawing><wp:inline>'
+            '<wp:extent cx="5486400" cy="3200400"/><wp:docPr id="1" name="Chart 1"/><a:graphic>'
+            '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart">'
+            '<c:chart r:id="rIdChart1"/></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>'
+        )
+    )
+    document.save(path)
+    add_part(
+        path,
+        "word/charts/chart1.xml",
+        chart_xml,
+        rel_type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/chart",
+        content_type="application/vnd.openxmlformats-officedocument.drawingml.chart+xml",
+        rel_id="rIdChart1",
+    )
     return path

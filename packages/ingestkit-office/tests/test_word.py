@@ -6,7 +6,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from office_builders import policy_docx
+from office_builders import policy_docx, report_docx
 
 from ingestkit_core import ContentType, Extraction, SQLiteStore
 from ingestkit_office import OfficeOptions, OfficeProcessor, OfficeRouter
@@ -161,3 +161,14 @@ def test_child_processes_and_threads_give_the_same_result(tmp_path: Path) -> Non
         assert result.ok, (strategy, result.errors)
         texts.append([chunk.text for chunk in result.chunks])
     assert texts[0] == texts[1] == texts[2]
+
+
+def test_table_of_contents_is_one_toc_chunk_and_charts_are_tables(tmp_path: Path) -> None:
+    extraction = OfficeProcessor().process(report_docx(tmp_path / "report.docx"), OfficeOptions())
+    toc = [chunk for chunk in extraction.chunks if chunk.metadata.content_type is ContentType.TOC]
+    assert [chunk.text for chunk in toc] == ["Contents\nVolumes 2\nQuarterly detail 3"]
+    (table,) = extraction.tables
+    assert table.sql_name == "report__chart_1"
+    assert table.rows == [["Q1", 120, 110], ["Q2", 95, 100], ["Q3", 130, 125]]
+    volumes = next(chunk for chunk in extraction.chunks if "Chart: Ticket volume 2024" in chunk.text)
+    assert volumes.metadata.heading_path == ["Volumes"]

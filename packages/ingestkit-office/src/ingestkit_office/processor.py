@@ -116,6 +116,8 @@ class OfficeProcessor:
                 "list_items": read.list_items,
                 "notes_and_comments": read.notes,
                 "layout_tables_read_as_text": read.text_tables,
+                "toc_entries": read.toc_entries,
+                "charts": read.charts,
                 "images": read.images,
                 "headers_footers": "kept out of the body (metadata)"
                 if read.metadata.get("headers_footers")

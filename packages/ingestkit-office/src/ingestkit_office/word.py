@@ -23,6 +23,7 @@ from xml.etree.ElementTree import Element
 from pydantic import JsonValue
 
 from ingestkit_core import Block, BlockKind, ContentType, IngestError, TableArtifact
+from ingestkit_office.charts import CHART_REF, read_chart
 from ingestkit_office.options import OfficeOptions
 from ingestkit_office.package import Package
 from ingestkit_office.tables import build_table, is_data_table
@@ -32,6 +33,8 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
 V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_TOC_STYLE = re.compile(r"^toc(?:\s|$)", re.IGNORECASE)
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 _SKIPPED = frozenset({f"{W}del", f"{W}moveFrom", f"{W}instrText", f"{W}delText", f"{W}rPr", f"{W}pPr"})
 _ROMAN: tuple[tuple[int, str], ...] = (
@@ -68,6 +71,8 @@ class WordRead:
     list_items: int = 0
     notes: int = 0
     text_tables: int = 0
+    toc_entries: int = 0
+    charts: int = 0
 
 
 @dataclass(slots=True)
@@ -78,6 +83,7 @@ class _Runs:
     footnotes: list[str] = field(default_factory=list)
     endnotes: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    charts: list[str] = field(default_factory=list)
     images: int = 0
 
     @property
@@ -93,6 +99,7 @@ class WordReader:
         self.read = WordRead()
         main = package.main
         rels = package.relationships(main)
+        self.rels = rels
         by_type = {rel.type.rsplit("/", 1)[-1]: rel.target for rel in rels.values() if not rel.external}
         self.styles = _styles(package.optional_xml(by_type.get("styles")))
         self.levels = _numbering(package.optional_xml(by_type.get("numbering")))
@@ -131,7 +138,16 @@ class WordReader:
         properties = paragraph.find(f"{W}pPr")
         style_id = _val(properties, "pStyle")
         level = self._heading_level(properties, style_id)
-        if text:
+        if text and self._is_toc(style_id):
+            # Table-of-contents entries: one standalone block of type toc, which default
+            # search leaves out, instead of a list of headings and page numbers as text.
+            self.read.toc_entries += 1
+            last = self.read.blocks[-1] if self.read.blocks else None
+            if last is not None and last.content_type is ContentType.TOC:
+                last.text += "\n" + text
+            else:
+                self.read.blocks.append(Block(BlockKind.FORM, text, content_type=ContentType.TOC))
+        elif text:
             if level:
                 self.read.headings += 1
                 self.read.blocks.append(Block(BlockKind.HEADING, text, level=level))
@@ -149,7 +165,32 @@ class WordReader:
                 else:
                     self.read.paragraphs += 1
                     self.read.blocks.append(Block(BlockKind.PARAGRAPH, text))
+        self._charts_for(runs)
         self._notes_for(runs)
+
+    def _is_toc(self, style_id: str | None) -> bool:
+        style = self.styles.get(style_id or "")
+        return style is not None and _TOC_STYLE.match(style.name.strip()) is not None
+
+    def _charts_for(self, runs: _Runs) -> None:
+        for ref in runs.charts:
+            rel = self.rels.get(ref)
+            if rel is None or rel.external or not self.package.archive.has(rel.target):
+                continue
+            chart = read_chart(self.package.xml(rel.target))
+            self.read.charts += 1
+            if chart.title:
+                self.read.blocks.append(Block(BlockKind.PARAGRAPH, f"Chart: {chart.title}"))
+            if chart.rows and is_data_table(chart.rows, 1):
+                built = build_table(
+                    chart.rows,
+                    name=f"chart {self.read.charts}",
+                    source=self.path,
+                    fmt=FORMAT,
+                    suffix=self.options.table_suffix,
+                )
+                self.read.tables.append(built.artifact)
+                self.read.blocks.append(built.block)
 
     def _heading_level(self, properties: Element | None, style_id: str | None) -> int:
         outline = _val(properties, "outlineLvl")
@@ -347,6 +388,8 @@ def _collect(element: Element, runs: _Runs) -> None:
             runs.comments.append(child.get(f"{W}id", ""))
         elif tag in (A_BLIP, V_IMAGEDATA):
             runs.images += 1
+        elif tag == CHART_REF:
+            runs.charts.append(child.get(R_ID, ""))
         elif tag == f"{MC}AlternateContent":
             chosen = child.find(f"{MC}Choice")
             if chosen is None:
