@@ -161,6 +161,19 @@ def test_xhtml_with_an_encoding_declaration(tmp_path: Path) -> None:
     assert extraction.metadata["title"] == "Chapter 1"
 
 
+def test_html_table_of_contents_is_one_toc_chunk(tmp_path: Path) -> None:
+    page = (
+        '<html><body><h1>Chapter 1</h1><div class="toc"><p><b>Table of Contents</b></p><dl class="toc">'
+        '<dt><a href="#a">1.1. Console basics</a></dt>'
+        '<dt><a href="#b">1.2. Midnight Commander</a></dt></dl></div>'
+        '<h2 id="a">1.1. Console basics</h2><p>The shell prompt.</p></body></html>'
+    )
+    extraction = _process(tmp_path, "ch01.html", page)
+    toc = [chunk for chunk in extraction.chunks if chunk.metadata.content_type is ContentType.TOC]
+    assert [chunk.text for chunk in toc] == ["Chapter 1\n\n1.1. Console basics\n1.2. Midnight Commander"]
+    assert extraction.chunks[-1].text == "1.1. Console basics\n\nThe shell prompt."
+
+
 def test_html_spans_and_layout_tables(tmp_path: Path) -> None:
     page = (
         "<html><body><table><tr><td><table><tr><th>A</th><th>B</th></tr>"

@@ -158,6 +158,7 @@ def _read(path: Path, options: TextOptions) -> _Read:
                 "content_scope": page.scope,
                 "boilerplate_elements_removed": page.removed,
                 "layout_tables_read_as_text": page.layout_tables,
+                "toc_entries": page.toc_entries,
             }
         elif fmt is Format.MARKDOWN:
             markdown = read_markdown(text, path=path, table_suffix=options.table_suffix)

@@ -40,6 +40,7 @@ _BOILERPLATE_NAME = re.compile(
     r"advert|advertisement|ads|skip-link|skiplink|related-posts|comments?)(?:$|[-_ ])",
     re.IGNORECASE,
 )
+_TOC_NAME = re.compile(r"(?:^|[-_ ])(?:toc|table-of-contents|tableofcontents)(?:$|[-_ ])", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _BLOCK_TAGS = frozenset(
@@ -58,6 +59,7 @@ class PageRead:
     """Boilerplate elements removed."""
     scope: str = "body"
     layout_tables: int = 0
+    toc_entries: int = 0
 
 
 def parse(text: str) -> _Element:
@@ -128,6 +130,20 @@ class _Page:
             self.buffer.append(element.tail or "")
             return
         tag = tag.lower()
+        names = f"{element.get('id') or ''} {element.get('class') or ''}"
+        if tag not in _HEADINGS and names.strip() and _TOC_NAME.search(names):
+            # A table of contents: one standalone block of type toc (left out of default
+            # search) rather than a run of link texts read as prose.
+            self._flush()
+            links = [" ".join(link.text_content().split()) for link in element.iter("a")]
+            lines = [line for line in links if line] or [
+                line.strip() for line in element.text_content().splitlines() if line.strip()
+            ]
+            if lines:
+                self.out.toc_entries += len(lines)
+                self.out.blocks.append(Block(BlockKind.FORM, "\n".join(lines), content_type=ContentType.TOC))
+            self.buffer.append(element.tail or "")
+            return
         if tag in _HEADINGS:
             self._flush()
             title = " ".join(element.text_content().split())
