@@ -244,8 +244,14 @@ class _Tooled(TestkitOptions):
 
 
 class _TooledProcessor(TestkitProcessor):
+    """Registered in this process only; it claims no file, so other tests never route to it."""
+
     name = "tooled"
     options_model = _Tooled
+    extensions = frozenset()
+
+    def sniff(self, head: bytes) -> bool:
+        return False
 
 
 def test_options_naming_programs_come_from_the_worker_only(tmp_path: Path) -> None:

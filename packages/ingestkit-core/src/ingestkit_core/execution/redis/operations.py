@@ -16,12 +16,11 @@ from pydantic import BaseModel, Field
 
 from ingestkit_core.errors import ErrorCode
 from ingestkit_core.execution.redis.broker import Broker
+from ingestkit_core.execution.redis.spec import SPEC_FIELDS
 from ingestkit_core.execution.redis.verdicts import RunOutcome
 from ingestkit_core.models import IngestError, ProcessingResult
 
 SCAN_BATCH = 500
-REQUEUE_FIELDS = ("job", "path", "processor", "source", "blob", "max_attempts", "backoff_s", "backoff_max_s",
-                  "ttl", "submitted_at")  # fmt: skip
 
 
 class QueueDepth(BaseModel):
@@ -140,7 +139,7 @@ def retry(broker: Broker, job_ids: Sequence[str] | None = None) -> list[str]:
         if not isinstance(spec, dict) or not isinstance(spec.get("processor"), str) or "job" not in spec:
             continue
         record = {"outcome": RunOutcome.REQUEUED, "ended_at": time.time(), "attempt": 0, "worker": ""}
-        kept = {name: spec[name] for name in REQUEUE_FIELDS if name in spec}
+        kept = {name: spec[name] for name in SPEC_FIELDS if name in spec}
         if broker.requeue(entry, job_id, kept, record):
             requeued.append(job_id)
     return requeued

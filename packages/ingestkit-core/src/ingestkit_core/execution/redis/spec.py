@@ -22,6 +22,10 @@ from ingestkit_core.execution.job import PROCESSOR_PATTERN, Job
 from ingestkit_core.models import ProcessingResult
 
 SOURCE_BYTES = "b64:"  # absolute paths start with "/", so this prefix cannot collide
+# The fields of a job record that say how to run it: kept in its dead letter, so that
+# `queue retry` can queue it again.
+SPEC_FIELDS = ("job", "path", "processor", "source", "blob", "max_attempts", "backoff_s", "backoff_max_s",
+               "ttl", "submitted_at")  # fmt: skip
 
 
 def source_to_field(source: str) -> str:

@@ -43,7 +43,7 @@ from ingestkit_core.execution.local import LocalExecutionBackend, LocalExecution
 from ingestkit_core.execution.redis.broker import Broker
 from ingestkit_core.execution.redis.intake import Intake
 from ingestkit_core.execution.redis.options import RedisExecutionOptions, WorkerOptions
-from ingestkit_core.execution.redis.spec import JobRefused, JobSpec, read_spec, result_to_json
+from ingestkit_core.execution.redis.spec import SPEC_FIELDS, JobRefused, JobSpec, read_spec, result_to_json
 from ingestkit_core.execution.redis.verdicts import (
     Delivery,
     Outcome,
@@ -61,9 +61,6 @@ logger = logging.getLogger(__name__)
 
 PROMOTE_EVERY_S = 0.5
 FORGET_CONSUMERS_EVERY_S = 60.0
-# The hash fields kept in a dead letter, so `queue retry` can queue the job again.
-SPEC_FIELDS = ("job", "path", "processor", "source", "blob", "max_attempts", "backoff_s", "backoff_max_s",
-               "ttl", "submitted_at")  # fmt: skip
 
 
 def is_test_processor(name: str) -> bool:
