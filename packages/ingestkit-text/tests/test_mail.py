@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestkit_core import DocumentError, ErrorCode
-from ingestkit_text import EmailOptions, TextOptions, TextProcessor
+from ingestkit_core import DocumentError, ErrorCode, LocalExecutionBackend, SQLiteStore
+from ingestkit_text import EmailOptions, TextOptions, TextProcessor, TextRouter
 
 
 def _message(tmp_path: Path, body: str, *, html: str | None = None, attach: bool = True) -> Path:
@@ -79,14 +79,60 @@ def test_outlook_original_message_marks_the_rest_quoted(tmp_path: Path) -> None:
     assert "Fixed, thanks." in extraction.chunks[0].text
 
 
-def test_attachments_are_listed_with_a_warning(tmp_path: Path) -> None:
+def test_pdf_attachment_is_listed_with_a_warning(tmp_path: Path) -> None:
+    # The PDF processor is not thread-safe, so it never runs inside another document's job.
     extraction = TextProcessor().process(_message(tmp_path, BODY), TextOptions())
     assert extraction.metadata["attachments"] == [
-        {"filename": "error-log.pdf", "content_type": "application/pdf", "size": 13}
+        {"filename": "error-log.pdf", "content_type": "application/pdf", "size": 13, "processed_by": None}
     ]
     (warning,) = extraction.warnings
     assert warning.code == ErrorCode.W_EMBEDDED_FILES
-    assert "error-log.pdf" in warning.message
+    assert "error-log.pdf (the pdf processor runs only as a job of its own)" in warning.message
+
+
+def test_readable_attachments_join_the_message(tmp_path: Path, store: SQLiteStore) -> None:
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message["Subject"] = "Seat counts"
+    message.set_content("Counts attached.")
+    message.add_attachment(
+        b"site,seats\nOslo,4\nLima,6\n", maintype="text", subtype="csv", filename="seats.csv"
+    )
+    message.add_attachment(
+        b"# Notes\n\nBring badges.\n", maintype="text", subtype="markdown", filename="notes.md"
+    )
+    message.add_attachment(
+        b"\x00\x01binary", maintype="application", subtype="octet-stream", filename="blob.bin"
+    )
+    path = tmp_path / "counts.eml"
+    path.write_bytes(bytes(message))
+    with TextRouter(execution=LocalExecutionBackend(strategy="inline"), store=store) as router:
+        result = router.process(path)
+    assert result.ok, result.errors
+    assert [table.sql_name for table in result.tables] == ["counts_seats__counts_seats"]
+    assert store.query('SELECT SUM(seats) FROM "counts_seats__counts_seats"') == [(10,)]
+    notes = next(chunk for chunk in result.chunks if "Bring badges." in chunk.text)
+    assert notes.metadata.heading_path == ["Seat counts", "Attachment: notes.md", "Notes"]
+    assert notes.metadata.extra == {"attachment": "notes.md"}
+    assert [chunk.index for chunk in result.chunks] == list(range(len(result.chunks)))
+    listed = result.metadata["attachments"]
+    assert isinstance(listed, list)
+    assert [item["processed_by"] for item in listed if isinstance(item, dict)] == ["text", "text", None]
+    assert [w.code for w in result.warnings] == [ErrorCode.W_EMBEDDED_FILES]
+    assert "blob.bin (no installed processor reads it)" in result.warnings[0].message
+
+
+def test_attachments_can_be_only_listed(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["From"] = "ana@example.com"
+    message["Subject"] = "Seat counts"
+    message.set_content("Counts attached.")
+    message.add_attachment(b"site,seats\nOslo,4\n", maintype="text", subtype="csv", filename="seats.csv")
+    path = tmp_path / "counts.eml"
+    path.write_bytes(bytes(message))
+    extraction = TextProcessor().process(path, TextOptions(email=EmailOptions(attachments=False)))
+    assert extraction.tables == []
+    assert "seats.csv" in extraction.warnings[0].message
 
 
 def test_html_only_body_is_read_as_a_page(tmp_path: Path) -> None:

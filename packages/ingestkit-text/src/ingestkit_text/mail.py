@@ -6,7 +6,8 @@ part when there is one, else the HTML part read as a page. In plain bodies, quot
 replies (``>`` lines, and everything after an ``-----Original Message-----`` line or a
 ``On … wrote:`` line followed by quotes) are put under a ``Quoted reply`` heading with
 ``extra.quoted = true``, so they never mix with the sender's own words. Attachments are
-listed in the metadata with a ``W_EMBEDDED_FILES`` warning; they are not processed.
+read by the other installed processors when one claims them
+(:mod:`~ingestkit_text.attachments`), and listed in the metadata either way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from ingestkit_core import Block, BlockKind, DocumentError, ErrorCode, IngestError, TableArtifact
+from ingestkit_core import Block, BlockKind, Chunk, DocumentError, ErrorCode, IngestError, TableArtifact
+from ingestkit_text.attachments import Attachment, read_attachments
 from ingestkit_text.options import TextOptions
 from ingestkit_text.prose import text_blocks
 from ingestkit_text.webpage import read_html
@@ -43,6 +45,8 @@ class MailRead:
     tables: list[TableArtifact] = field(default_factory=list)
     metadata: dict[str, JsonValue] = field(default_factory=dict)
     warnings: list[IngestError] = field(default_factory=list)
+    attached_chunks: list[Chunk] = field(default_factory=list)
+    """Chunks of processed attachments, already cut by their own processors."""
     body: str = "none"
 
 
@@ -83,14 +87,11 @@ def read_email(data: bytes, *, path: Path, options: TextOptions) -> MailRead:
             read.blocks.extend(_plain_body(content, keep_quoted=options.email.quoted))
     attachments = _attachments(message, body)
     if attachments:
-        read.metadata["attachments"] = attachments
-        names = ", ".join(str(item["filename"]) for item in attachments if isinstance(item, dict))
-        read.warnings.append(
-            IngestError.of(
-                ErrorCode.W_EMBEDDED_FILES,
-                f"{len(attachments)} attachment(s) listed but not processed: {names}",
-            )
-        )
+        attached = read_attachments(attachments, message=path, subject=subject, options=options)
+        read.metadata["attachments"] = attached.listed
+        read.attached_chunks = attached.chunks
+        read.tables.extend(attached.tables)
+        read.warnings.extend(attached.warnings)
     return read
 
 
@@ -180,18 +181,13 @@ def _quoted(lines: list[str]) -> list[Block]:
     return [Block(BlockKind.HEADING, QUOTED_HEADING, level=2), *blocks] if blocks else []
 
 
-def _attachments(message: EmailMessage, body: Message | None) -> list[JsonValue]:
-    found: list[JsonValue] = []
+def _attachments(message: EmailMessage, body: Message | None) -> list[Attachment]:
+    found: list[Attachment] = []
     for part in message.iter_attachments():
         if part is body:
             continue
         filename = part.get_filename() or f"(unnamed {part.get_content_type()})"
         payload = part.get_payload(decode=True)
-        found.append(
-            {
-                "filename": filename,
-                "content_type": part.get_content_type(),
-                "size": len(payload) if isinstance(payload, bytes) else 0,
-            }
-        )
+        data = payload if isinstance(payload, bytes) else b""
+        found.append(Attachment(filename, part.get_content_type(), data))
     return found

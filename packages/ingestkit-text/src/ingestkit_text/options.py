@@ -32,6 +32,11 @@ class HtmlOptions(_Section):
 
 class EmailOptions(_Section):
     quoted: bool = Field(default=True, description="Keep quoted replies (marked extra.quoted=true)")
+    attachments: bool = Field(
+        default=True,
+        description="Read attachments with the installed processor that claims them (thread-safe ones, "
+        "default options) as part of the message; otherwise only list them",
+    )
 
 
 class TextOptions(ProcessorOptions):  # type: ignore[misc,unused-ignore]

@@ -20,6 +20,7 @@ from pydantic import JsonValue
 
 from ingestkit_core import (
     Block,
+    Chunk,
     Chunker,
     ConfigError,
     DocumentError,
@@ -101,6 +102,7 @@ class _Read:
         self.warnings: list[IngestError] = []
         self.metadata: dict[str, JsonValue] = {"format": fmt.value}
         self.explained: dict[str, JsonValue] = {}
+        self.attached_chunks: list[Chunk] = []
 
 
 def _whole(path: Path, options: TextOptions, *, html: bool = False) -> tuple[str, Encoding]:
@@ -143,6 +145,7 @@ def _read(path: Path, options: TextOptions) -> _Read:
         refuse_binary(data[:BINARY_SAMPLE])  # bodies carry their own MIME charsets
         encoding = None
         read.blocks, read.tables = mail.blocks, mail.tables
+        read.attached_chunks = mail.attached_chunks
         read.warnings.extend(mail.warnings)
         read.metadata.update(mail.metadata)
         read.explained = {"body": mail.body}
@@ -193,6 +196,8 @@ class TextProcessor:
         if not read.tables and not any(block.text.strip() for block in read.blocks):
             raise DocumentError(f"the {read.format.value} file has no text", ErrorCode.E_PARSE_EMPTY)
         chunks = Chunker(text_options.chunking).chunk(read.blocks, source=path.name, format=read.format.value)
+        for chunk in read.attached_chunks:
+            chunks.append(chunk.model_copy(update={"index": len(chunks)}))
         return Extraction(
             chunks=chunks,
             tables=read.tables,
