@@ -268,3 +268,13 @@ def test_inspect_explains_a_page(tmp_path: Path) -> None:
         "rows": 2,
         "columns": ["system (text)", "attempts (integer)"],
     }
+
+
+def test_html_entity_bomb_is_not_expanded(tmp_path: Path) -> None:
+    levels = "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(2, 10))
+    body = "<html><body><p>&lol9;</p><p>real text</p></body></html>"
+    page = f'<!DOCTYPE lolz [<!ENTITY lol1 "lol">{levels}]>{body}'
+    text = _all(_process(tmp_path, "bomb.html", page))
+    assert "real text" in text
+    assert "lollol" not in text
+    assert len(text) < 1000
