@@ -41,6 +41,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingestkit_core.closing import Closing
+from ingestkit_core.embedding.base import FloatArray
 from ingestkit_core.errors import ErrorCode, StoreError
 from ingestkit_core.models import ChunkMetadata, IngestError, ProcessingResult, ResultStatus, TableArtifact
 from ingestkit_core.stores.base import SearchFilters, SearchHit, SourceInfo, StoreStats, WriteOutcome
@@ -55,6 +56,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
 PG_MAX_IDENTIFIER = 63
 PG_MAX_COLUMNS = 1600
 PG_BIGINT = (-(1 << 63), (1 << 63) - 1)
+PG_MAX_HNSW_DIMENSION = 2000
 K1, B = 1.2, 0.75  # BM25 parameters, as SQLite's FTS5 uses them
 # Until core has a store-specific retryable code, a store that cannot be reached now is
 # reported like any unavailable service: retryable.
@@ -177,9 +179,20 @@ class PostgresStore(Closing):
         version = self._version(conn)
         if version == SCHEMA_VERSION:
             return
+        # Many processes may open a new store at once: one of them creates it. The lock is
+        # taken before the transaction begins, so that the transaction's catalog look-ups see
+        # what the previous holder committed (a transaction-scoped lock taken after BEGIN
+        # could read stale cached catalog entries).
+        lock = advisory_key(self.schema, _LOCK_MIGRATE, "")
+        conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        try:
+            self._migrate_locked(conn, create)
+        finally:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+
+    def _migrate_locked(self, conn: psycopg.Connection[Any], create: bool) -> None:
         with conn.transaction():
-            # Many processes may open a new store at once: one of them creates it.
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key(self.schema, _LOCK_MIGRATE, ""),))
             version = self._version(conn)
             if version is None and not create:
                 raise StoreError(
@@ -637,6 +650,162 @@ class PostgresStore(Closing):
                 table.metadata.model_dump_json(),
             ),
         )
+
+    # Vectors (pgvector). One table for every space; each space has its own partial HNSW
+    # index over ``embedding::vector(dimension)``, so spaces of any dimension live side by side.
+
+    def add_space(self, space_key: str, spec: str, dimension: int) -> None:
+        """Make room for an embedding space's vectors; needs the ``vector`` extension on the server."""
+        with self._transaction(f"adding embedding space {space_key}") as cur:
+            # A table lock (not an advisory one): taking it also refreshes this transaction's
+            # catalog cache, so a vectors table another writer just created is seen.
+            cur.execute("LOCK TABLE spaces IN SHARE ROW EXCLUSIVE MODE")
+            extension = self._vector_schema(cur, create=True)
+            vector = sql.Identifier(extension, "vector")
+            cur.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS vectors (space_key text NOT NULL REFERENCES spaces "
+                    "(space_key), text_hash text NOT NULL, embedding {} NOT NULL, "
+                    "PRIMARY KEY (space_key, text_hash))"
+                ).format(vector)
+            )
+            cur.execute("SELECT dimension FROM spaces WHERE space_key = %s", (space_key,))
+            row = cur.fetchone()
+            if row is not None:
+                if row[0] != dimension:
+                    raise StoreError(
+                        f"embedding space {space_key} holds {row[0]}-dimensional vectors, not {dimension}",
+                        ErrorCode.E_EMBED_DIMENSION,
+                    )
+                return
+            cur.execute(
+                "INSERT INTO spaces VALUES (%s, %s, %s, %s)", (space_key, spec, dimension, time.time())
+            )
+            if dimension > PG_MAX_HNSW_DIMENSION:
+                logger.warning(
+                    "space %s: %d dimensions, over HNSW's limit: searched exactly", space_key, dimension
+                )
+                return
+            cur.execute(
+                sql.SQL(
+                    "CREATE INDEX IF NOT EXISTS {} ON vectors USING hnsw ((embedding::{}) {}) "
+                    "WHERE space_key = {}"
+                ).format(
+                    sql.Identifier(f"vectors_hnsw_{hashlib.sha256(space_key.encode()).hexdigest()[:12]}"),
+                    _sized(vector, dimension),
+                    sql.Identifier(extension, "vector_cosine_ops"),
+                    sql.Literal(space_key),
+                )
+            )
+
+    def write_vectors(self, space_key: str, text_hashes: Sequence[str], vectors: FloatArray) -> int:
+        """Store one vector per text hash (kept when already there); returns how many were new."""
+        if len(text_hashes) != len(vectors):
+            raise ValueError(f"{len(text_hashes)} text hashes for {len(vectors)} vectors")
+        if not len(text_hashes):
+            return 0
+        with self._transaction(f"writing vectors of {space_key}") as cur:
+            vector = sql.Identifier(self._vector_schema(cur), "vector")
+            dimension = self._dimension(cur, space_key)
+            if vectors.shape[1] != dimension:
+                raise StoreError(
+                    f"space {space_key} holds {dimension}-dimensional vectors, got {vectors.shape[1]}",
+                    ErrorCode.E_EMBED_DIMENSION,
+                )
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO vectors (space_key, text_hash, embedding) "
+                    "SELECT %s, h, e::{} FROM unnest(%s::text[], %s::text[]) AS t(h, e) "
+                    "ON CONFLICT (space_key, text_hash) DO NOTHING"
+                ).format(vector),
+                (space_key, list(text_hashes), [_vector_text(row) for row in vectors]),
+            )
+            return cur.rowcount
+
+    def pending_texts(self, space_key: str, limit: int = 1000) -> list[tuple[str, str]]:
+        """``(text hash, text)`` of chunk texts without a vector in this space."""
+        with self._transaction(f"listing texts to embed in {space_key}", read_only=True) as cur:
+            self._vector_schema(cur)
+            cur.execute(
+                "SELECT DISTINCT ON (c.text_hash) c.text_hash, c.text FROM chunks c WHERE NOT EXISTS "
+                "(SELECT 1 FROM vectors v WHERE v.space_key = %s AND v.text_hash = c.text_hash) "
+                "ORDER BY c.text_hash LIMIT %s",
+                (space_key, limit),
+            )
+            return [(text_hash, text) for text_hash, text in cur.fetchall()]
+
+    def vector_search(
+        self, space_key: str, query: FloatArray, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        """Chunks nearest to ``query`` by cosine distance, best first (score = cosine similarity)."""
+        where, params = _filter_sql(filters or SearchFilters())
+        with self._transaction(f"searching vectors of {space_key}", read_only=True) as cur:
+            extension = self._vector_schema(cur)
+            dimension = self._dimension(cur, space_key)
+            if len(query) != dimension:
+                raise StoreError(
+                    f"space {space_key} holds {dimension}-dimensional vectors, the query has {len(query)}",
+                    ErrorCode.E_EMBED_DIMENSION,
+                )
+            sized = _sized(sql.Identifier(extension, "vector"), dimension)
+            distance = sql.SQL("OPERATOR({}.<=>)").format(sql.Identifier(extension))
+            # The inner ORDER BY … LIMIT is what the space's HNSW index answers; filters come after,
+            # on a deeper candidate list.
+            cur.execute(
+                sql.SQL(
+                    "WITH near AS (SELECT v.text_hash, v.embedding::{sized} {op} %s::{sized} AS distance "
+                    "FROM vectors v WHERE v.space_key = %s ORDER BY distance LIMIT %s) "
+                    "SELECT c.id, c.text, c.metadata, (SELECT s.path FROM sources s "
+                    "WHERE s.ingest_key = c.ingest_key ORDER BY s.source_uri LIMIT 1), n.distance "
+                    "FROM near n JOIN chunks c ON c.text_hash = n.text_hash "
+                    "JOIN documents d ON d.ingest_key = c.ingest_key WHERE TRUE {where} "
+                    "ORDER BY n.distance, c.id LIMIT %s"
+                ).format(sized=sized, op=distance, where=sql.SQL(where)),
+                (_vector_text(query), space_key, max(limit * 4, 40), *params, limit),
+            )
+            rows = cur.fetchall()
+        return [
+            SearchHit(
+                chunk_id=chunk_id,
+                score=1.0 - float(distance),
+                text=text,
+                path=path or "",
+                metadata=ChunkMetadata.model_validate_json(metadata),
+                scores={"vector": round(1.0 - float(distance), 6), "rank": rank},
+            )
+            for rank, (chunk_id, text, metadata, path, distance) in enumerate(rows, start=1)
+        ]
+
+    def _vector_schema(self, cur: psycopg.Cursor[Any], *, create: bool = False) -> str:
+        """The schema of the ``vector`` extension; StoreError saying how to install it when missing."""
+        cur.execute(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'vector'"
+        )
+        row = cur.fetchone()
+        if row is None and create:
+            cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+            if cur.fetchone() is not None:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
+                row = ("public",)
+        if row is None:
+            raise StoreError(f"vectors in {self.url}: {PGVECTOR_HINT}", ErrorCode.E_CONFIG_INVALID)
+        return str(row[0])
+
+    def _dimension(self, cur: psycopg.Cursor[Any], space_key: str) -> int:
+        cur.execute("SELECT dimension FROM spaces WHERE space_key = %s", (space_key,))
+        row = cur.fetchone()
+        if row is None or not self._has_vectors(cur):
+            raise StoreError(f"no embedding space {space_key} in {self.url}: add it first (add_space)")
+        return int(row[0])
+
+
+def _sized(vector: sql.Composable, dimension: int) -> sql.Composable:
+    return sql.SQL("{}({})").format(vector, sql.Literal(dimension))
+
+
+def _vector_text(row: FloatArray) -> str:
+    return "[" + ",".join(map(repr, row.tolist())) + "]"
 
 
 def migration_sql(version: int) -> str:
