@@ -262,6 +262,9 @@ def type_column(values: Sequence[RawValue], *, day_first: bool | None = None) ->
         return TypedColumn("date", list(map(dt.date.isoformat, values)))  # type: ignore[arg-type]
     if kinds == {dt.datetime}:
         return TypedColumn("datetime", list(map(dt.datetime.isoformat, values)))  # type: ignore[arg-type]
+    if str in kinds and kinds - {str} <= _NUMBER_KINDS and {v for v in values if type(v) is str} == {""}:
+        # Numbers with blank cells, the commonest mixed column: no value needs parsing.
+        return _numbers([None if v == "" else v for v in values], all_float=False)  # type: ignore[misc]
     return _general(values, day_first)
 
 

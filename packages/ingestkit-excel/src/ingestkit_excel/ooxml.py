@@ -33,6 +33,9 @@ from ingestkit_excel.grid import cell_ref, column_index
 
 logger = logging.getLogger(__name__)
 
+SMALL_DECLARED = 1_000_000
+"""Declared extents up to this many cells need only the scan for cells past them; a larger
+one (often empty styled cells out to the sheet's edge) is measured by a full scan."""
 FULL_SCAN_BYTES = 2 << 20
 """Sheet parts up to this size (inflated) get their extent confirmed by a full scan.
 
@@ -52,7 +55,6 @@ _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
 # A cell with content: an r="B12" reference, and a start tag that is not self-closing
 # (an empty styled cell, <c r="XFD1048576" s="0"/>, holds nothing and extends nothing).
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
     rb"\s*(?:<(?:\w+:)?v>(.*?)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?",
@@ -62,6 +64,7 @@ _ATTR_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ATTR_TYPE = re.compile(rb'\bt="(\w+)"')
 _ATTR_SHARED = re.compile(rb'\bsi="(\d+)"')
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
 @dataclass(slots=True)
@@ -72,6 +75,8 @@ class Extent:
     last_col: int
     scanned: bool
     rows_declared: int | None = None
+    formulas: bool = True
+    """Whether the part may hold formulas (False only when a scan found no ``<f>`` element)."""
 
     @property
     def cells(self) -> int:
@@ -125,25 +130,42 @@ def workbook_part(archive: zipfile.ZipFile, members: dict[str, str] | None = Non
 
 @dataclass(slots=True)
 class Package:
-    """An opened OOXML workbook: sheet name -> XML part (its zip member name)."""
+    """An opened OOXML workbook: sheet name -> XML part (its zip member name).
+
+    The zip stays open until :meth:`close`, so that measuring and scanning its sheets
+    does not read the central directory again each time.
+    """
 
     path: Path
+    archive: zipfile.ZipFile
     parts: dict[str, str] = field(default_factory=dict)
+    declared: dict[str, Extent | None] = field(default_factory=dict)
 
     @classmethod
     def open(cls, path: Path) -> Package:
         try:
-            with zipfile.ZipFile(path) as archive:
-                members = member_names(archive)
-                found = workbook_part(archive, members)
-                if found is None:
-                    raise KeyError("no workbook part")
-                workbook = ElementTree.fromstring(archive.read(found))
-                workbook_name = found.replace("\\", "/")
-                rels_part = posixpath.join(
-                    posixpath.dirname(workbook_name), "_rels", posixpath.basename(workbook_name) + ".rels"
-                )
-                rels = ElementTree.fromstring(archive.read(members[rels_part.lower()]))
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise DocumentError(f"corrupt workbook package: {exc}") from None
+        try:
+            return cls._read(path, archive)
+        except BaseException:
+            archive.close()
+            raise
+
+    @classmethod
+    def _read(cls, path: Path, archive: zipfile.ZipFile) -> Package:
+        try:
+            members = member_names(archive)
+            found = workbook_part(archive, members)
+            if found is None:
+                raise KeyError("no workbook part")
+            workbook = ElementTree.fromstring(archive.read(found))
+            workbook_name = found.replace("\\", "/")
+            rels_part = posixpath.join(
+                posixpath.dirname(workbook_name), "_rels", posixpath.basename(workbook_name) + ".rels"
+            )
+            rels = ElementTree.fromstring(archive.read(members[rels_part.lower()]))
         except (KeyError, zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
             raise DocumentError(f"corrupt workbook package: {exc}") from None
         except ElementTree.ParseError as exc:
@@ -163,35 +185,43 @@ class Package:
             member = members.get(part.lower())
             if member is not None:
                 parts[sheet.get("name", "")] = member
-        return cls(path, parts)
+        return cls(path, archive, parts)
+
+    def close(self) -> None:
+        self.archive.close()
 
     def extent(self, sheet: str) -> Extent | None:
         """How far ``sheet`` extends; ``None`` when the package has no such worksheet part."""
         part = self.parts.get(sheet)
         if part is None:
             return None
-        with zipfile.ZipFile(self.path) as archive:
-            try:
-                info = archive.getinfo(part)
-            except KeyError:
-                return None
-            declared = _declared(archive, info)
-            if declared is not None and info.file_size > FULL_SCAN_BYTES:
-                return _beyond(archive, info, declared) or declared
-            scanned = _scan_extent(archive, info)
-            if declared is not None:
-                scanned.rows_declared = declared.last_row
-            return scanned
+        archive = self.archive
+        try:
+            info = archive.getinfo(part)
+        except KeyError:
+            return None
+        declared = self.declared_extent(sheet)
+        if declared is not None and (info.file_size > FULL_SCAN_BYTES or declared.cells <= SMALL_DECLARED):
+            # A plausible dimension is trusted unless a cell lies past it, which a scan
+            # for longer references finds at little more than the cost of inflating.
+            return _beyond(archive, info, declared)
+        scanned = _scan_extent(archive, info)
+        if declared is not None:
+            scanned.rows_declared = declared.last_row
+        return scanned
 
     def declared_extent(self, sheet: str) -> Extent | None:
+        if sheet in self.declared:
+            return self.declared[sheet]
         part = self.parts.get(sheet)
-        if part is None:
-            return None
-        with zipfile.ZipFile(self.path) as archive:
+        found = None
+        if part is not None:
             try:
-                return _declared(archive, archive.getinfo(part))
+                found = _declared(self.archive, self.archive.getinfo(part))
             except KeyError:
-                return None
+                found = None
+        self.declared[sheet] = found
+        return found
 
     def uncached_formulas(self, sheet: str, *, max_row: int) -> list[FormulaCell]:
         """Formula cells in rows 1..max_row whose cached value is missing."""
@@ -200,14 +230,13 @@ class Package:
             return []
         found: list[FormulaCell] = []
         shared: dict[bytes, _Shared] = {}
-        with zipfile.ZipFile(self.path) as archive:
-            for body in _stream_rows(archive, archive.getinfo(part)):
-                if not _FORMULA_TAG.search(body):
-                    continue
-                for match in _FORMULA_CELL.finditer(body):
-                    cell = _formula_cell(match, shared)
-                    if cell is not None and cell.row < max_row:
-                        found.append(cell)
+        for body in _stream_rows(self.archive, self.archive.getinfo(part)):
+            if not _has_formula(body):
+                continue
+            for match in _FORMULA_CELL.finditer(body):
+                cell = _formula_cell(match, shared)
+                if cell is not None and cell.row < max_row:
+                    found.append(cell)
         return found
 
 
@@ -226,17 +255,36 @@ def _declared(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent | None:
     return Extent(int(last_row), column_index(last_col.decode()) + 1, scanned=False)
 
 
+def _has_formula(body: bytes) -> bool:
+    """Whether the XML holds an ``<f>`` element (a substring test first: a regex that stops
+    at every tag costs more than inflating the part)."""
+    if b"<f" not in body and b":f" not in body:
+        return False
+    return _FORMULA_TAG.search(body) is not None
+
+
+def _last_row_end(buffer: bytes, start: int) -> int:
+    """The offset just after the last ``</row>`` (any prefix) at or after ``start``, or -1."""
+    position = len(buffer)
+    while (found := buffer.rfind(b"row>", start, position)) >= 0:
+        head = buffer[max(found - 16, 0) : found]
+        opening = head.rfind(b"<")
+        if opening >= 0 and _ROW_END.fullmatch(head[opening:] + b"row>"):
+            return found + 4
+        position = found
+    return -1
+
+
 def _stream_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
     """The part's XML in pieces that each end just after a ``</row>`` (or at the end)."""
     tail = b""
     with archive.open(info) as handle:
         while chunk := handle.read(SCAN_CHUNK):
             buffer = tail + chunk
-            ends = [match.end() for match in _ROW_END.finditer(buffer, max(len(buffer) - len(chunk) - 8, 0))]
-            if not ends:
+            cut = _last_row_end(buffer, max(len(buffer) - len(chunk) - 8, 0))
+            if cut < 0:
                 tail = buffer
                 continue
-            cut = ends[-1]
             yield buffer[:cut]
             tail = buffer[cut:]
     if tail:
@@ -245,8 +293,9 @@ def _stream_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[by
 
 def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
     last_row = rows = last_col = 0
-    referenced = False
+    referenced = formulas = False
     for body in _stream_rows(archive, info):
+        formulas = formulas or _has_formula(body)
         rows += body.count(b"<row ") + body.count(b"<row>")
         refs = [ref for ref in _CELL_REF.findall(body) if not ref[2]]
         referenced = referenced or bool(refs) or b' r="' in body
@@ -261,12 +310,12 @@ def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
     if not referenced:
         # Cells without r attributes follow on from the previous one: count rows, and
         # let the reader measure the width.
-        return Extent(max(last_row, rows), last_col, scanned=True)
-    return Extent(last_row, last_col, scanned=True)
+        return Extent(max(last_row, rows), last_col, scanned=True, formulas=formulas)
+    return Extent(last_row, last_col, scanned=True, formulas=formulas)
 
 
-def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -> Extent | None:
-    """The real extent of a large part when a cell with content lies past its declared one.
+def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -> Extent:
+    """The declared extent, or the real one when a cell with content lies past it.
 
     Only references with more column letters or more row digits than the declared
     extent are looked at, so the scan costs little more than inflating the part; cells
@@ -276,9 +325,11 @@ def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -
     letters = len(_letters(declared.last_col))
     digits = len(str(max(declared.last_row, 1)))
     # Starts with a literal, so the engine skims; a real sheet has (almost) no match.
-    pattern = re.compile(
-        rb'\sr="(?:([A-Z]{%d,3})([0-9]{1,7})|([A-Z]{1,3})([0-9]{%d,7}))"' % (letters + 1, digits + 1)
-    )
+    # References have at most 3 letters and 7 digits: a pattern that cannot match any
+    # longer one is replaced by one that never matches.
+    wider = rb"([A-Z]{%d,3})([0-9]{1,7})" % (letters + 1) if letters < 3 else rb"(\b\B)()"
+    taller = rb"([A-Z]{1,3})([0-9]{%d,7})" % (digits + 1) if digits < 7 else rb"(\b\B)()"
+    pattern = re.compile(rb' r="(?:' + wider + rb"|" + taller + rb')"')
     last_row, last_col = declared.last_row, declared.last_col
     for body in _stream_rows(archive, info):
         for match in pattern.finditer(body):
@@ -289,9 +340,12 @@ def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -
             row_digits = match.group(2) or match.group(4)
             last_col = max(last_col, column_index(col_letters.decode()) + 1)
             last_row = max(last_row, int(row_digits))
-    if (last_row, last_col) == (declared.last_row, declared.last_col):
-        return None
-    return Extent(last_row, last_col, scanned=True, rows_declared=declared.last_row)
+    return Extent(
+        last_row,
+        last_col,
+        scanned=(last_row, last_col) != (declared.last_row, declared.last_col),
+        rows_declared=declared.last_row,
+    )
 
 
 def _letters(count: int) -> str:
@@ -305,15 +359,18 @@ def _formula_cell(match: re.Match[bytes], shared: dict[bytes, _Shared]) -> Formu
         return None
     row, col = int(ref.group(2)) - 1, column_index(ref.group(1).decode())
     formula = html.unescape(text.decode("utf-8", "replace")) if text else ""
+    cell_type = _ATTR_TYPE.search(attrs)
+    is_text = cell_type is not None and cell_type.group(1) in (b"str", b"inlineStr")
+    has_cache = bool(cached) or (cached is not None and is_text)
     shared_id = _ATTR_SHARED.search(formula_attrs)
     if shared_id is not None:
         if formula:
             shared[shared_id.group(1)] = _Shared(formula, row, col)
+        elif has_cache:
+            return None  # translating costs; a cell with its value needs no formula text
         elif (master := shared.get(shared_id.group(1))) is not None:
             formula = _translate(master, row, col)
-    cell_type = _ATTR_TYPE.search(attrs)
-    is_text = cell_type is not None and cell_type.group(1) in (b"str", b"inlineStr")
-    if cached or (cached is not None and is_text) or not formula:
+    if has_cache or not formula:
         return None
     return FormulaCell(row, col, "=" + formula)
 

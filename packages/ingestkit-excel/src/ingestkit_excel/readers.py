@@ -114,6 +114,7 @@ class Workbook:
         self.options = options
         self.fallback_reason: str | None = None
         """Why the whole workbook is read with openpyxl instead of calamine."""
+        self._openpyxl: Any = None
         self._book: calamine.CalamineWorkbook | None = None
         # calamine expands an ODS file's repeat counts into every sheet as it opens it:
         # measure them first, and refuse the file before a bomb is expanded.
@@ -152,6 +153,16 @@ class Workbook:
         if self._book is not None:
             with contextlib.suppress(calamine.WorkbookClosed):
                 self._book.close()
+        if self._openpyxl is not None:
+            self._openpyxl.close()
+        if self._package is not None:
+            self._package.close()
+
+    def _streamed(self, sheet: str, limit: int) -> SheetGrid:
+        """A sheet through openpyxl, whose workbook is opened once for all sheets that need it."""
+        if self._openpyxl is None:
+            self._openpyxl = _open_openpyxl(self.path, sheet)
+        return _read_streaming(self.path, sheet, limit, book=self._openpyxl)
 
     def read(self, sheet: SheetInfo) -> SheetRead:
         """The sheet's cells, truncated at ``max_rows``; raises :class:`SheetRefused`."""
@@ -169,12 +180,12 @@ class Workbook:
                     f"over the {self.options.max_cells} cell limit (max_cells): not loaded",
                 )
             if not ods and (extent.last_row > limit or self._book is None):
-                grid = _read_streaming(self.path, sheet.name, limit)
+                grid = self._streamed(sheet.name, limit)
                 if extent.last_row > limit:
                     grid.total_rows = extent.last_row
                 return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
         if self._book is None:
-            grid = _read_streaming(self.path, sheet.name, limit)
+            grid = self._streamed(sheet.name, limit)
             return SheetRead(grid, self._overlay_formulas(grid, sheet, extent, limit))
         try:
             grid = self._read_calamine(self._book, sheet, limit)
@@ -182,7 +193,7 @@ class Workbook:
             if self.format is not WorkbookFormat.XLSX:
                 raise
             try:
-                grid = _read_streaming(self.path, sheet.name, limit)
+                grid = self._streamed(sheet.name, limit)
             except SheetRefused as again:
                 raise SheetRefused(
                     again.code, f"sheet {sheet.name!r}: {refused.message}; openpyxl: {again.message}"
@@ -218,7 +229,9 @@ class Workbook:
         self, grid: SheetGrid, sheet: SheetInfo, extent: Extent | None, limit: int
     ) -> list[FormulaCell]:
         declared = self._package.declared_extent(sheet.name) if self._package else None
-        if self._package is None or not _may_hide_formulas(grid, declared, limit):
+        if self._package is None or (extent is not None and not extent.formulas):
+            return []
+        if not _may_hide_formulas(grid, declared, limit):
             return []
         cells = self._package.uncached_formulas(sheet.name, max_row=limit)
         for cell in cells:
@@ -273,18 +286,28 @@ def _openpyxl_sheets(path: Path, cause: Exception) -> list[SheetInfo]:
         book.close()
 
 
-def _read_streaming(path: Path, sheet: str, limit: int) -> SheetGrid:
-    """Rows 1..limit of an OOXML sheet via openpyxl's streaming reader, trimmed to its used area."""
+def _open_openpyxl(path: Path, sheet: str) -> Any:
     import openpyxl
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            warnings.simplefilter("ignore")  # openpyxl warns about every odd part it skips
+            return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on damaged input
         raise SheetRefused(
             ErrorCode.E_PARSE_CORRUPT, f"sheet {sheet!r} cannot be read: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def _read_streaming(path: Path, sheet: str, limit: int, *, book: Any = None) -> SheetGrid:
+    """Rows 1..limit of an OOXML sheet via openpyxl's streaming reader, trimmed to its used area.
+
+    ``book`` is an open read-only openpyxl workbook to use (and leave open); without it
+    the file is opened and closed here.
+    """
+    owned = book is None
+    if owned:
+        book = _open_openpyxl(path, sheet)
     try:
         worksheet = book[sheet]
         rows: list[list[Value]] = []
@@ -302,7 +325,8 @@ def _read_streaming(path: Path, sheet: str, limit: int) -> SheetGrid:
             ErrorCode.E_PARSE_CORRUPT, f"sheet {sheet!r} cannot be read: {type(exc).__name__}: {exc}"
         ) from None
     finally:
-        book.close()
+        if owned:
+            book.close()
     while rows and not rows[-1]:
         rows.pop()
     top = next((index for index, row in enumerate(rows) if row), len(rows))
