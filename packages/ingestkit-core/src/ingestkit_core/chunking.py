@@ -115,6 +115,10 @@ def _hf_counter(path: str) -> Callable[[str], int]:
         tokenizer = Tokenizer.from_file(path)
     except Exception as exc:
         raise ConfigError(f"chunking.tokenizer: cannot load {path}: {exc}") from exc
+    # A model's tokenizer.json often pads and truncates to its input size (MiniLM: 128),
+    # which would make every text count the same: counts must be of the text alone.
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
 
     def count(text: str) -> int:
         return len(tokenizer.encode(text, add_special_tokens=False).ids)
