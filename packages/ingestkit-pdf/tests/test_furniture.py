@@ -70,3 +70,24 @@ def test_a_lone_page_number_on_a_single_page_is_furniture() -> None:
     pages = [PageLines(792, [_line("Introduction text", 300, 1), _line("- 1 -", 770, 1)])]
     mark_furniture(pages)
     assert [line.role for line in pages[0].lines] == [Role.BODY, Role.FURNITURE]
+
+
+def test_running_heads_outside_the_usual_band_are_found_by_position(tmp_path: Path) -> None:
+    # A book: the running head names the current chapter (it changes) and sits 11.7% from
+    # the top; the footer sits at 89%. Both are set apart from the text by a blank line.
+    chapters = ["Chapter 1. Getting Started", "Chapter 1. Getting Started", "Chapter 2. Configuration"]
+    chapters += ["Chapter 2. Configuration", "Chapter 3. Troubleshooting", "Chapter 3. Troubleshooting"]
+    document = new_document()
+    for number, chapter in enumerate(chapters, start=1):
+        page = new_page(document)
+        put(page, 0.117 * 792, chapter, size=9)
+        paragraph(page, 130, f"Section text number {number} describes one more step of the setup. " * 12)
+        put(page, 0.89 * 792 + 8, f"Release notes and manual, revision {number}", size=9)
+    options = PDFOptions(chunking={"overlap_tokens": 0})
+    result = PDFProcessor().process(save(document, tmp_path / "book.pdf"), options)
+    text = "\n\n".join(chunk.text for chunk in result.chunks)
+    assert "Chapter" not in text
+    assert "revision" not in text
+    for number in range(1, 7):
+        # The first body line sits at the same height on every page too, and stays.
+        assert text.count(f"Section text number {number} ") == 12

@@ -20,9 +20,19 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from ingestkit_core import Block, BlockKind, Chunk, Chunker, ErrorCode, IngestError, TableArtifact
+from ingestkit_core import (
+    Block,
+    BlockKind,
+    Chunk,
+    Chunker,
+    ContentType,
+    ErrorCode,
+    IngestError,
+    TableArtifact,
+)
 from ingestkit_core.tables import table_name
 from ingestkit_pdf._pymupdf import pymupdf
+from ingestkit_pdf.contents import entry_lines, mark_contents
 from ingestkit_pdf.forms import form_lines
 from ingestkit_pdf.furniture import PageLines, mark_furniture
 from ingestkit_pdf.headings import assign_headings
@@ -39,7 +49,7 @@ from ingestkit_pdf.tables import (
     table_artifact,
     table_block,
 )
-from ingestkit_pdf.text import Line
+from ingestkit_pdf.text import Line, Role
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +145,13 @@ def extract(document: pymupdf.Document, options: PDFOptions, *, source: str) -> 
 
     if options.remove_furniture:
         mark_furniture([PageLines(state.height, state.lines) for state in pages])
+    contents = mark_contents([state.lines for state in pages])
+    if contents:
+        out.metadata["contents_pages"] = list[JsonValue](contents)
     toc: list[list[Any]] = document.get_toc(simple=False) if options.headings in ("auto", "outline") else []
-    out.metadata["headings_source"] = assign_headings([state.lines for state in pages], toc, options.headings)
+    out.metadata["headings_source"] = assign_headings(
+        [state.lines for state in pages], [state.height for state in pages], toc, options.headings
+    )
     stitched = stitch(
         {state.number: state.tables for state in pages if state.tables},
         {state.number: state.lines for state in pages},
@@ -178,6 +193,17 @@ def _blocks(pages: list[PageState], tables: list[Table], sql_name: Callable[[Tab
             x0, y0, x1, y1 = table.first.bbox
             placed.append(Region(x0, y0, x1, y1, block=table_block(table, sql_name(table))))
         blocks.extend(page_blocks(state.lines, state.number, state.width, placed))
+        entries = [line for line in state.lines if line.role == Role.TOC]
+        if entries:
+            # One entry per line, kept apart from the narrative and split only between entries.
+            blocks.append(
+                Block(
+                    BlockKind.TABLE,
+                    "\n".join(entry_lines(entries)),
+                    page_numbers=(state.number,),
+                    content_type=ContentType.TOC,
+                )
+            )
         if state.form:
             blocks.append(Block(BlockKind.FORM, "\n".join(state.form), page_numbers=(state.number,)))
     return merge_continuations(blocks)

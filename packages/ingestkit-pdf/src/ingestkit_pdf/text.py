@@ -54,6 +54,10 @@ class Role:
     HEADING = 3
     FIELD = 4
     """Text drawn by a form field's appearance: reported with the field, not as narrative."""
+    ABSORBED = 5
+    """Text moved into another line (a section number printed apart from its heading)."""
+    TOC = 6
+    """An entry of a table of contents, an index or a list of figures."""
 
 
 @dataclass(slots=True)
