@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 import pytest
 
@@ -505,35 +504,57 @@ def test_a_connection_lost_mid_write_fails_that_write_retryably_and_leaves_nothi
 # Vectors.
 
 
-def test_vectors_per_space_are_searched_and_removed_with_their_last_chunk(url: str) -> None:
+def space(dimension: int) -> dict[str, object]:
+    return {"provider": "testkit", "model": f"axes-{dimension}", "dimension": dimension, "normalised": True}
+
+
+def test_spaces_of_different_dimensions_live_side_by_side_each_with_its_hnsw_index(url: str) -> None:
     postgres_or_skip(vector=True)
     with PostgresStore(url) as store:
-        texts = ["Reset your password in the portal.", "The canteen opens at eight.", "VPN needs a token."]
-        store.write(result("/kb/a.pdf", "a", texts[:2]))
-        store.write(result("/kb/b.pdf", "b", texts[1:]))
-        store.add_space("test-3d", '{"model": "hash"}', 3)
-        store.add_space("test-3d", '{"model": "hash"}', 3)
+        store.write(
+            result("/kb/a.pdf", "a", ["Reset your password in the portal.", "The canteen opens at eight."])
+        )
+        store.add_space("s3", space(3), {"embedder": "testkit"})
+        store.add_space("s5", space(5), {"embedder": "testkit"})
+        store.add_space("s3", space(3), {"embedder": "testkit"})
+        indexes = store.query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND indexdef LIKE '%%hnsw%%'",
+            (store.schema,),
+        )
+        assert len(indexes) == 2
+        assert all("vector_cosine_ops" in index for (index,) in indexes)
+        hashes = [text_hash for text_hash, _ in store.pending_texts("s3", 10)]
+        assert store.put_vectors("s3", {hashes[0]: [1, 0, 0], hashes[1]: [0, 1, 0]}) == 2
+        assert store.put_vectors("s5", {hashes[0]: [0, 0, 0, 0, 1]}) == 1
         with pytest.raises(StoreError) as wrong:
-            store.add_space("test-3d", "{}", 4)
+            store.put_vectors("s5", {hashes[1]: [1, 0, 0]})
         assert wrong.value.code is ErrorCode.E_EMBED_DIMENSION
-        pending = dict(store.pending_texts("test-3d"))
-        assert sorted(pending.values()) == sorted(texts)
-        basis = {text: np.eye(3, dtype=np.float32)[i] for i, text in enumerate(texts)}
-        hashes = list(pending)
-        assert store.write_vectors("test-3d", hashes, np.stack([basis[pending[h]] for h in hashes])) == 3
-        assert store.write_vectors("test-3d", hashes[:1], np.stack([basis[pending[hashes[0]]]])) == 0
-        assert store.stats().vectors == {"test-3d": 3}
-        assert store.stats().pending_embeddings == {"test-3d": 0}
-        query = np.array([0.1, 0.9, 0.0], dtype=np.float32)
-        hits = store.vector_search("test-3d", query, limit=3)
-        assert [hit.text for hit in hits][:2] == [texts[1], texts[1]], "one hit per chunk holding that text"
-        assert hits[0].scores["vector"] > hits[-1].scores["vector"]
-        only_b = store.vector_search("test-3d", query, filters=SearchFilters(path_prefix="/kb/b"))
-        assert [hit.path for hit in only_b] == ["/kb/b.pdf", "/kb/b.pdf"]
-        store.remove([Path("/kb/a.pdf").absolute().as_uri()])
-        assert store.stats().vectors == {"test-3d": 2}, "the canteen vector stays: b.pdf still has that text"
-        store.remove([Path("/kb/b.pdf").absolute().as_uri()])
-        assert store.stats().vectors == {"test-3d": 0} or store.stats().vectors == {}
+        assert {info.key: (info.vectors, info.pending) for info in store.spaces()} == {
+            "s3": (2, 0),
+            "s5": (1, 1),
+        }
+        assert store.stats().vectors == {"s3": 2, "s5": 1}
+        assert store.drop_space("s5") == 1
+        assert [info.key for info in store.spaces()] == ["s3"]
+        assert len(store.query("SELECT 1 FROM pg_indexes WHERE indexdef LIKE '%%hnsw%%'")) >= 1
+
+
+def test_filtered_vector_search_reaches_past_the_first_candidates(url: str) -> None:
+    """Sixty chunks nearer the query than the one the filter allows: the search deepens until it finds it."""
+    postgres_or_skip(vector=True)
+    with PostgresStore(url) as store:
+        store.add_space("s3", space(3), {"embedder": "testkit"})
+        near = [f"Near paragraph {n}." for n in range(60)]
+        stored = result("/kb/hr/near.pdf", "near", near)
+        stored.attach_vectors("s3", {text_hash(text): [1, n / 1000, 0] for n, text in enumerate(near)})
+        store.write(stored)
+        far = result("/kb/it/far.pdf", "far", ["Far paragraph."])
+        far.attach_vectors("s3", {text_hash("Far paragraph."): [0, 0, 1]})
+        store.write(far)
+        hits = store.search_vectors("s3", [1, 0, 0], limit=3, filters=SearchFilters(path_prefix="/kb/it/"))
+        assert [hit.text for hit in hits] == ["Far paragraph."]
+        assert hits[0].scores["vector"] == pytest.approx(0.0, abs=1e-6)
+        assert [hit.text for hit in store.search_vectors("s3", [1, 0, 0], limit=2)] == near[:2]
 
 
 def test_without_pgvector_everything_but_vectors_works() -> None:
@@ -546,10 +567,13 @@ def test_without_pgvector_everything_but_vectors_works() -> None:
             store.write(result("/kb/a.pdf", "a", ["Plain words still work."]))
             assert [hit.text for hit in store.search("plain words")] == ["Plain words still work."]
             assert store.stats().vectors == {}
+            assert store.spaces() == []
             with pytest.raises(StoreError, match="install it on the server") as raised:
-                store.add_space("test-3d", "{}", 3)
+                store.add_space("s3", space(3), {"embedder": "testkit"})
             assert "pgvector" in str(raised.value)
+            assert store.spaces() == [], "nothing half-made"
             with pytest.raises(StoreError, match="pgvector"):
-                store.vector_search("test-3d", np.zeros(3, dtype=np.float32))
+                store.search_vectors("s3", [0.0, 0.0, 1.0])
+            assert store.missing_vectors("s3", ["x"]) == {"x"}
     finally:
         drop_schema(server.url, schema)

@@ -1,5 +1,6 @@
 -- Schema 2: every source's last status (failed ones too), text hashes on chunks (a
--- vector is stored once per distinct text and embedding space), and embedding spaces.
+-- vector is stored once per distinct text and embedding space), and embedding spaces with
+-- the options of the embedder that made them (to embed queries).
 
 CREATE TABLE source_status (
     source_uri  text PRIMARY KEY,
@@ -24,6 +25,7 @@ CREATE INDEX chunks_by_text_hash ON chunks (text_hash);
 CREATE TABLE spaces (
     space_key   text PRIMARY KEY,
     spec        text NOT NULL,
+    embedder    text NOT NULL,
     dimension   integer NOT NULL,
     created_at  double precision NOT NULL
 );

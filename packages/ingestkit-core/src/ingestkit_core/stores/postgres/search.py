@@ -1,0 +1,134 @@
+"""Full-text search: BM25 computed in SQL over the chunks' generated ``tsvector``.
+
+Chunk text is stemmed by the ``ingestkit_text`` configuration (English snowball, no
+stopwords dropped, like SQLite's porter tokenizer); the query's terms come from
+:func:`ingestkit_core.text.query_terms`, as in every store. Scores are Okapi BM25
+(k1 = 1.2, b = 0.75, as FTS5): document frequencies from the GIN index, term
+frequencies from the ``tsvector`` positions, lengths from ``word_count``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from ingestkit_core.models import ChunkMetadata
+from ingestkit_core.stores.base import SearchFilters, SearchHit
+from ingestkit_core.text import query_terms
+
+K1, B = 1.2, 0.75
+
+
+def like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+    """SQL conditions (on ``c`` chunks, ``d`` documents) and their values, for full-text and vector search."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if not filters.include_toc:
+        clauses.append("c.content_type <> 'toc'")
+    if filters.content_types:
+        clauses.append("c.content_type = ANY(%s)")
+        params.append(sorted(filters.content_types))
+    if filters.processor:
+        clauses.append("d.processor = %s")
+        params.append(filters.processor)
+    if filters.path_prefix or filters.source_uri:
+        inner: list[str] = []
+        if filters.path_prefix:
+            inner.append("f.path LIKE %s")
+            params.append(like_prefix(filters.path_prefix))
+        if filters.source_uri:
+            inner.append("f.source_uri = %s")
+            params.append(filters.source_uri)
+        clauses.append(
+            "EXISTS (SELECT 1 FROM sources f WHERE f.ingest_key = c.ingest_key AND "
+            + " AND ".join(inner)
+            + ")"
+        )
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+def first_path_sql(chunk: str) -> str:
+    """The path a hit is shown with: the first source (by URI) holding its document."""
+    return (
+        f"(SELECT s.path FROM sources s WHERE s.ingest_key = {chunk}.ingest_key "
+        "ORDER BY s.source_uri LIMIT 1)"
+    )
+
+
+def bm25_search(cur: psycopg.Cursor[Any], query: str, limit: int, filters: SearchFilters) -> list[SearchHit]:
+    """The query's words as a phrase first, then every content term, then any of them."""
+    content, every = query_terms(query)
+    if not content:
+        return []
+    where, params = filter_sql(filters)
+    cur.execute(
+        "SELECT array(SELECT lexeme FROM unnest(to_tsvector('ingestkit_text', %s))), "
+        "phraseto_tsquery('ingestkit_text', %s)::text",
+        (" ".join(content), " ".join(every)),
+    )
+    row = cur.fetchone()
+    assert row is not None
+    lexemes, phrase = row
+    if not lexemes:
+        return []
+    quoted = ["'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes]
+    attempts = [" & ".join(quoted), " | ".join(quoted)] if len(quoted) > 1 else [quoted[0]]
+    if len(every) > 1 and phrase:
+        attempts.insert(0, phrase)
+    hits: dict[str, SearchHit] = {}
+    for match in attempts:
+        if len(hits) >= limit:
+            break
+        for hit in _bm25(cur, lexemes, match, where, params, limit):
+            if hit.chunk_id not in hits:
+                hit.scores["rank"] = len(hits) + 1
+                hits[hit.chunk_id] = hit
+    return list(hits.values())[:limit]
+
+
+def _bm25(
+    cur: psycopg.Cursor[Any], lexemes: list[str], match: str, where: str, params: list[Any], limit: int
+) -> list[SearchHit]:
+    cur.execute(
+        f"""
+        WITH corpus AS (SELECT count(*) AS n, coalesce(avg(word_count), 1) AS avgdl FROM chunks),
+        terms AS (
+            SELECT t.lexeme,
+                (SELECT count(*) FROM chunks x WHERE x.tsv @@ quote_literal(t.lexeme)::tsquery) AS df
+            FROM unnest(%s::text[]) AS t(lexeme)
+        ),
+        found AS (
+            SELECT c.id, c.text, c.metadata, c.ingest_key, c.word_count, c.tsv
+            FROM chunks c JOIN documents d ON d.ingest_key = c.ingest_key
+            WHERE c.tsv @@ %s::tsquery {where}
+        )
+        SELECT f.id, f.text, f.metadata, {first_path_sql("f")},
+            (SELECT coalesce(sum(
+                ln(1 + (corpus.n - t.df + 0.5) / (t.df + 0.5))
+                * tf * {K1 + 1} / (tf + {K1} * (1 - {B} + {B} * f.word_count / corpus.avgdl))), 0)
+             FROM unnest(f.tsv) AS u,
+                  LATERAL (SELECT coalesce(array_length(u.positions, 1), 1) AS tf) AS w,
+                  terms AS t
+             WHERE t.lexeme = u.lexeme) AS score
+        FROM found f, corpus
+        ORDER BY score DESC, f.id
+        LIMIT %s
+        """,
+        (lexemes, match, *params, limit),
+    )
+    return [
+        SearchHit(
+            chunk_id=chunk_id,
+            score=float(score),
+            text=text,
+            path=path or "",
+            metadata=ChunkMetadata.model_validate_json(metadata),
+            scores={"bm25": round(float(score), 6)},
+        )
+        for chunk_id, text, metadata, path, score in cur.fetchall()
+    ]
