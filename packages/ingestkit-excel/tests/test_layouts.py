@@ -269,3 +269,36 @@ def test_sql_tables_of_a_messy_sheet(tmp_path: Path, router: ExcelRouter, store:
     router.process(_book(tmp_path / "messy.xlsx", rows))
     assert sql_tables(store) == {"messy__data": "Data"}
     assert store.query('SELECT COUNT(*) FROM "messy__data"') == [(3,)]
+
+
+def test_header_printed_again_above_each_group_stays_one_table(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["Year", "Region", "Score"]]
+    for region in ("North", "South", "East"):
+        rows += [[2016, region, 500 + i] for i in range(3)]
+        rows += [["Year", "Region", "Score"]]
+    rows.pop()
+    table = _only_table(run(_book(tmp_path / "repeated.xlsx", rows)))
+    assert len(table.rows) == 9
+    assert _types(table) == ["integer", "text", "integer"]
+
+
+def test_an_outline_of_codes_is_text_not_tables(tmp_path: Path) -> None:
+    rows = [
+        [None, "A", "Agriculture, Forestry and Fishing", None],
+        [None, None, "01", "Agriculture"],
+        [None, None, "02", "Aquaculture"],
+        [None, None, "03", "Forestry and Logging"],
+        [None],
+        [None, "B", "Mining", None],
+        [None, None, "06", "Coal Mining"],
+        [None, None, "07", "Oil and Gas Extraction"],
+    ]
+    result = run(_book(tmp_path / "outline.xlsx", rows))
+    assert not result.tables
+    assert "Aquaculture" in chunk_texts(result)
+
+
+def test_a_last_row_starting_with_a_code_is_data_not_a_legend(tmp_path: Path) -> None:
+    rows = [["Code", "Name", "Staff"], ["01", "Farming", 12], ["02", "Fishing", 7], ["03", "Forestry", None]]
+    table = _only_table(run(_book(tmp_path / "codes.xlsx", rows)))
+    assert [row[0] for row in table.rows] == ["01", "02", "03"]

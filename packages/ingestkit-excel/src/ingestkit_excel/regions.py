@@ -238,6 +238,7 @@ def _refine(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
         bottom = _peel_bottom(grid, merges, region, top, pieces)
     body = Region(top, region.left, bottom, region.right)
     if top != region.top or bottom != region.bottom:
+        _trim_columns(grid, merges, body)
         peeled = []
         if top != region.top:
             peeled.append(f"sheet rows {_rows(grid, region.top, top - 1)} peeled above as title/metadata")
@@ -246,6 +247,14 @@ def _refine(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
         body.notes.extend(peeled)
     pieces.extend(_split_stacked(grid, merges, body))
     return pieces
+
+
+def _trim_columns(grid: SheetGrid, merges: Merges, region: Region) -> None:
+    """Drop leading and trailing columns with no cell in the region's rows."""
+    blank = _blank_cols(grid, merges, region.top, region.bottom, region.left, region.right)
+    filled = [index for index, is_blank in enumerate(blank) if not is_blank]
+    if filled:
+        region.left, region.right = region.left + filled[0], region.left + filled[-1]
 
 
 def _rows(grid: SheetGrid, first: int, last: int) -> str:
@@ -283,7 +292,8 @@ def _peel_top(grid: SheetGrid, merges: Merges, region: Region, pieces: list[Regi
     while top < body:
         cols = counts[top - region.top]
         title = len(cols) == 1 and isinstance(grid.rows[top][cols[0]], str)
-        if not (title or (len(cols) == 2 and body == first_wide)):
+        under_merge = not cols and top > region.top  # the lower rows of a merged title
+        if not (title or under_merge or (len(cols) == 2 and body == first_wide)):
             break
         top += 1
     if top != body:
@@ -293,7 +303,8 @@ def _peel_top(grid: SheetGrid, merges: Merges, region: Region, pieces: list[Regi
     # Runs of title lines become one title region, runs of label/value lines one form.
     start = region.top
     for row in range(region.top, top + 1):
-        if row < top and len(counts[row - region.top]) == len(counts[start - region.top]):
+        size = len(counts[row - region.top]) if row < top else -1
+        if size in (0, len(counts[start - region.top])):
             continue
         if len(counts[start - region.top]) == 2:
             pieces.append(_metadata_region(start, row - 1, region))
@@ -321,7 +332,14 @@ def _peel_bottom(grid: SheetGrid, merges: Merges, region: Region, top: int, piec
         if not values or not all(isinstance(value, str) for value in values):
             break
         first = str(values[0]).strip()
-        legend = len(first) <= 6 or first.endswith((":", "=", "：")) or _note_like(first)
+        # A legend line starts in the block's first column with a symbol or abbreviation
+        # ("s:", "e", "(p)", "*"), never with a code or number ("02" heads a data row).
+        legend = (
+            cols[0] == region.left
+            and text_number(first) is None
+            and not first.isdigit()
+            and (len(first) <= 4 or first.endswith((":", "=", "：")) or _note_like(first))
+        )
         if len(values) == 1 and (_note_like(first) or (wide and cols[0] == region.left)):
             reason = "one note-like text cell below a block"
         elif len(values) == 2 and wide and legend:
@@ -453,35 +471,69 @@ def _text_region(row: int, region: Region, kind: RegionKind, reason: str) -> Reg
 
 
 def _split_stacked(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
-    """Two tables stacked without a blank row: a header row after typed data."""
+    """Two tables stacked without a blank row: a new header row after typed data.
+
+    A row that repeats the table's own header (printed again above each group of rows)
+    does not start a new table; the table's builder drops it from the data.
+    """
     if region.height < 4 or region.width < 2:
         return [region]
-    first_data = region.top + 1
+    header = max(header_rows(grid, merges, region.top, region.bottom, region.left, region.right), 1)
+    first_data = region.top + header
+    if first_data + 1 > region.bottom:
+        return [region]
     key = next(
         (
             c
             for c in range(region.left, region.right + 1)
-            if _is_typed(grid.rows[first_data][c])
-            and _is_typed(grid.rows[min(first_data + 1, region.bottom)][c])
+            if _is_typed(grid.rows[first_data][c]) and _is_typed(grid.rows[first_data + 1][c])
         ),
         None,
     )
     if key is None or not is_header_row(grid, merges, region.top, region.left, region.right):
         return [region]
+    headers = header_texts(grid, region.top, first_data - 1, region.left, region.right)
     rows = grid.rows
     for row in range(first_data + 1, region.bottom - 1):
         value = rows[row][key]
-        if type(value) is not str or value == BLANK:
+        if value == BLANK or _is_typed(value):
             continue
         if is_header_row(grid, merges, row, region.left, region.right) and _is_typed(rows[row + 1][key]):
+            if repeats_header(rows[row][region.left : region.right + 1], headers):
+                continue
             above = Region(region.top, region.left, row - 1, region.right)
             below = Region(row, region.left, region.bottom, region.right)
             return [above, *_split_stacked(grid, merges, below)]
     return [region]
 
 
+def header_texts(grid: SheetGrid, top: int, bottom: int, left: int, right: int) -> list[set[str]]:
+    """Each column's texts in the header rows top..bottom."""
+    return [
+        {
+            value.strip()
+            for row in range(top, bottom + 1)
+            if isinstance(value := grid.rows[row][col], str) and value
+        }
+        for col in range(left, right + 1)
+    ]
+
+
+def repeats_header(cells: list[Value], headers: list[set[str]]) -> bool:
+    """Whether a row (the table's columns only) repeats its header: two texts or more, each
+    one a header text of its own column, nothing else in it."""
+    found = 0
+    for value, texts in zip(cells, headers, strict=True):
+        if value == BLANK:
+            continue
+        if not isinstance(value, str) or value.strip() not in texts:
+            return False
+        found += 1
+    return found >= 2
+
+
 def _is_typed(value: Value) -> bool:
-    return type(value) in (int, float, bool) or isinstance(value, dt.date)
+    return type(value) in (int, float, bool) or _kind_of(value) in ("number", "date")
 
 
 # Classifying.
@@ -619,6 +671,14 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
     if _form_like(grid, merges, region, header):
         _decide(region, RegionKind.FORM, 0.75, "labels in the first column, one value each")
         return
+    if header and _unlabelled_values(grid, merges, region, header):
+        few = region.height - header <= 2
+        # An outline: each level one column further right, so the "header" is the first
+        # entry and the rows under it are shifted off its columns.
+        outline = all(grid.rows[row][left] == BLANK for row in range(top + header, region.bottom + 1))
+        if few or outline:
+            _decide(region, RegionKind.TEXT, 0.6, "values under blank header cells: an outline, not a table")
+            return
     if header and region.height >= 2:
         confidence = 0.45 + 0.3 * consistency + 0.2 * min(typed_share * 2, 1.0) - 0.2 * (avg_text > 60)
         if confidence >= 0.5 and signals.long_text <= 0.3 * max(signals.text_cells, 1):
@@ -646,6 +706,17 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
             return
     reason = "long text" if avg_text > 60 else "no header over consistently typed columns"
     _decide(region, RegionKind.TEXT, 0.6, reason)
+
+
+def _unlabelled_values(grid: SheetGrid, merges: Merges, region: Region, header: int) -> bool:
+    """Whether a data cell (past the first column) sits under header cells that are all blank."""
+    for col in range(region.left + 1, region.right + 1):
+        labelled = any(merges.filled(row, col) for row in range(region.top, region.top + header))
+        if not labelled and any(
+            grid.rows[row][col] != BLANK for row in range(region.top + header, region.bottom + 1)
+        ):
+            return True
+    return False
 
 
 def _form_like(grid: SheetGrid, merges: Merges, region: Region, header: int) -> bool:

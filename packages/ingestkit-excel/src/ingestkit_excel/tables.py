@@ -31,7 +31,7 @@ from ingestkit_excel.columns import render
 from ingestkit_excel.grid import BLANK, Value, cell_ref
 from ingestkit_excel.headers import column_names
 from ingestkit_excel.options import ExcelOptions
-from ingestkit_excel.regions import Layout, Region
+from ingestkit_excel.regions import Layout, Region, header_texts, repeats_header
 
 FORMAT = "excel"
 TOTAL_LABEL = re.compile(
@@ -68,7 +68,8 @@ def build_table(
     headers = column_names(grid, merges, region.top, region.header_rows, region.left, region.right)
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
-    rows, numbers, sections = _body(rows, first)
+    headers_seen = header_texts(grid, region.top, first - 1, region.left, region.right)
+    rows, numbers, sections = _body(rows, first, headers_seen)
     if sections is not None:
         # Section-label rows ("2019", "Energy Taxes") become a column of the rows under them.
         headers = [*headers, SECTION_COLUMN]
@@ -147,12 +148,15 @@ def build_table(
     return BuiltTable(artifact, blocks, warnings, sheet_rows)
 
 
-def _body(rows: list[list[Value]], first: int) -> tuple[list[list[Value]], list[int], list[Value] | None]:
-    """Data rows without blank rows and section-label rows, each row's grid index, and the
-    section label of each row (``None`` when the table has no section rows)."""
+def _body(
+    rows: list[list[Value]], first: int, headers: list[set[str]]
+) -> tuple[list[list[Value]], list[int], list[Value] | None]:
+    """Data rows without blank rows, section-label rows and repeated header rows, each
+    row's grid index, and the section label of each row (``None`` without sections)."""
     width = len(rows[0]) if rows else 0
     blanks = list(map(list.count, rows, repeat(BLANK)))
-    if width < 3 or (width - 1 not in blanks and width not in blanks):
+    plain = width - 1 not in blanks and width not in blanks
+    if plain and (width < 3 or not _repeats_header(rows, headers, width)):
         return rows, list(range(first, first + len(rows))), None
     kept: list[list[Value]] = []
     numbers: list[int] = []
@@ -160,7 +164,7 @@ def _body(rows: list[list[Value]], first: int) -> tuple[list[list[Value]], list[
     label: Value = BLANK
     found = False
     for index, (row, blank) in enumerate(zip(rows, blanks, strict=True)):
-        if blank == width:
+        if blank == width or (type(row[0]) is str and repeats_header(row, headers)):
             continue
         if blank == width - 1 and _section_label(row[0]):
             label, found = row[0], True
@@ -169,6 +173,15 @@ def _body(rows: list[list[Value]], first: int) -> tuple[list[list[Value]], list[
         numbers.append(first + index)
         labels.append(label)
     return kept, numbers, labels if found else None
+
+
+def _repeats_header(rows: list[list[Value]], headers: list[set[str]], width: int) -> bool:
+    """Whether some data row repeats the header (looked for only where the first cell is a
+    header text of the first column)."""
+    firsts = headers[0] if headers else set()
+    return bool(firsts) and any(
+        type(row[0]) is str and row[0].strip() in firsts and repeats_header(row, headers) for row in rows
+    )
 
 
 def _section_label(value: Value) -> bool:
