@@ -46,6 +46,7 @@ def test_text_numbers() -> None:
     assert text_number("0123") is None  # a code, not a number
     assert text_number("12345678901234567890") is None  # an identifier
     assert text_number("1.5e3") == 1500.0
+    assert text_number("20.5 %") == 20.5
 
 
 def test_text_dates_day_first_unless_the_column_says_otherwise() -> None:

@@ -138,7 +138,7 @@ NULL_MARKERS = frozenset(
 # Statistics offices' suppression marks: "<5", "< 10", "..C", "(s)".
 _MARKER_PATTERN = re.compile(r"^(?:<\s*\d+(?:[.,]\d+)?|\.\.[A-Za-z]|\([a-zA-Z]\))$")
 _TEXT_NUMBER = re.compile(
-    r"^[+-]?[$€£¥]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[  ]\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$"
+    r"^[+-]?[$€£¥]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[  ]\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?(?:\s?%)?$"
 )
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$")
 _DMY_DATE = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})$")
@@ -177,7 +177,7 @@ def strip_leaders(text: str) -> str:
 
 
 def text_number(text: str) -> int | float | None:
-    """A number written as text (``'1,234'``, ``' 41'``, ``'$1 200.50'``), or ``None``.
+    """A number written as text (``'1,234'``, ``' 41'``, ``'$1 200.50'``, ``'20.5 %'``), or ``None``.
 
     Codes with a leading zero (``'0123'``) and long digit strings (identifiers) stay text.
     """
@@ -189,6 +189,9 @@ def text_number(text: str) -> int | float | None:
         return None
     plain = stripped.replace(",", "").replace(" ", "").replace("\u00a0", "").lstrip("$€£¥")
     plain = plain.replace("$", "").replace("€", "").replace("£", "").replace("¥", "")
+    if plain.endswith("%"):
+        # "20.5 %" is read as written (20.5), not as the fraction a spreadsheet stores.
+        return float(plain[:-1].rstrip())
     if "." in plain or "e" in plain or "E" in plain:
         return float(plain)
     if len(plain.lstrip("+-")) > 15:
