@@ -51,7 +51,7 @@ def test_slide_table_is_typed_and_grouped_shapes_are_read(deck: Extraction) -> N
 def test_hidden_slides_are_skipped_with_a_warning(deck: Extraction) -> None:
     assert not any("Secret draft" in chunk.text for chunk in deck.chunks)
     (warning,) = deck.warnings
-    assert warning.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
+    assert warning.code == ErrorCode.W_SLIDE_HIDDEN_SKIPPED
     assert "slide(s) skipped (3)" in warning.message
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ingestkit_core import DocumentError, ErrorCode
 from ingestkit_text import TextOptions, TextProcessor
-from ingestkit_text.encoding import W_ENCODING_GUESSED, open_text, read_text
+from ingestkit_text.encoding import open_text, read_text
 
 FRENCH = "Le café coûte 3€ à la cantine. Très bon, pas cher du tout, vraiment."
 
@@ -45,7 +45,7 @@ def test_cyrillic_single_byte_text_is_guessed(tmp_path: Path) -> None:
 def test_guessed_encoding_is_a_warning_on_the_result(tmp_path: Path) -> None:
     path = _write(tmp_path, "menu.txt", FRENCH.encode("cp1252"))
     extraction = TextProcessor().process(path, TextOptions())
-    assert [w.code for w in extraction.warnings] == [W_ENCODING_GUESSED]
+    assert [w.code for w in extraction.warnings] == ["W_ENCODING_GUESSED"]
     assert "cp1252" in extraction.warnings[0].message
     assert extraction.metadata["encoding"] == "cp1252"
     assert extraction.chunks[0].text == FRENCH

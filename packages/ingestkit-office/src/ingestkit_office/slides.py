@@ -147,7 +147,7 @@ class DeckReader:
             listed = ", ".join(map(str, hidden_skipped))
             self.read.warnings.append(
                 IngestError.of(
-                    ErrorCode.W_SHEET_HIDDEN_SKIPPED,
+                    ErrorCode.W_SLIDE_HIDDEN_SKIPPED,
                     f"{len(hidden_skipped)} hidden slide(s) skipped ({listed}); "
                     "set include_hidden_slides to process them",
                     location=f"slides {listed}",

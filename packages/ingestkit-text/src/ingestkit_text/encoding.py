@@ -24,8 +24,6 @@ SAMPLE_BYTES = 1 << 20
 """Bytes looked at to decide the encoding of a file that is streamed."""
 BINARY_SAMPLE = 8192
 MAX_CONTROL_SHARE = 0.05
-W_ENCODING_GUESSED = "W_ENCODING_GUESSED"
-"""Warning code for a guessed encoding (to move into core's ErrorCode)."""
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -50,9 +48,9 @@ class Encoding:
     def warning(self, path: Path) -> IngestError | None:
         if not self.guessed:
             return None
-        return IngestError(
-            code=W_ENCODING_GUESSED,
-            message=f"{path.name} declares no encoding and is not UTF-8; read as {self.name} (guessed)",
+        return IngestError.of(
+            ErrorCode.W_ENCODING_GUESSED,
+            f"{path.name} declares no encoding and is not UTF-8; read as {self.name} (guessed)",
         )
 
 
