@@ -51,7 +51,12 @@ def test_a_batch_survives_a_restart_mid_run(persistent: PrivateRedis, tmp_path: 
         [worker] = fleet.start()
         with RedisExecutionBackend(url=persistent.url, prefix="ikt-restart", reconnect_s=30) as backend:
             ids = [backend.submit(path, OPTIONS) for path in docs]
-            restarter = threading.Timer(0.5, persistent.restart, kwargs={"down_s": 0.3})
+            deadline = time.monotonic() + 30
+            while backend.status(ids[0]).state is not JobState.RUNNING:  # the worker is mid-batch
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            # Down for longer than a heartbeat, shorter than a lease: the worker must notice.
+            restarter = threading.Thread(target=persistent.restart, kwargs={"down_s": 1.0})
             restarter.start()
             results = dict(backend.as_completed(ids, timeout=120))
             restarter.join()

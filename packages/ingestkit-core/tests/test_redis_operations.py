@@ -16,7 +16,7 @@ from ingestkit_core.execution.redis import (
     WorkerOptions,
     operations,
 )
-from ingestkit_core.execution.redis.worker import served_processors
+from ingestkit_core.execution.redis.intake import served_processors
 from ingestkit_testkit import TestkitOptions, write_case
 from ingestkit_testkit.fleet import WorkerFleet
 

@@ -6,7 +6,8 @@ Modules:
   :class:`WorkerOptions` (one worker), declared once; importable without redis-py.
 - ``backend.py``: :class:`RedisExecutionBackend`, the ``ExecutionBackend`` on Redis.
 - ``worker.py``: :class:`Worker`, the loop behind ``ingestkit worker``; ``intake.py``:
-  what a worker accepts from a queued job; ``spec.py``: a job's record, validated.
+  what a worker accepts from a queued job; ``spec.py``: a job's record, validated;
+  ``outcome.py``: what becomes of a run (done, retried, dead-lettered, handed back).
 - ``broker.py``: the job-state transitions; ``scripts/*.lua``: the transitions
   themselves; ``connection.py``: reconnecting, the one place retries happen;
   ``keys.py``: key names; ``verdicts.py``: script answers.

@@ -27,7 +27,7 @@ from ingestkit_core.errors import ConfigError, ErrorCode, IngestkitError
 from ingestkit_core.execution.redis.options import WorkerOptions
 from ingestkit_core.execution.redis.spec import JobRefused, JobSpec, display
 from ingestkit_core.processor import ProcessorOptions
-from ingestkit_core.registry import get_processor
+from ingestkit_core.registry import get_processor, is_discoverable, processors
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,28 @@ def _own_dump(name: str, own: ProcessorOptions | None) -> dict[str, Any]:
     if own is None:
         own = get_processor(name).options_model.model_validate({"processor": name})
     return own.model_dump(mode="json")
+
+
+def is_test_processor(name: str) -> bool:
+    """Processors made for tests (they crash or hang on request) declare ``test_only``."""
+    return bool(getattr(get_processor(name), "test_only", False))
+
+
+def served_processors(options: WorkerOptions) -> list[str]:
+    """The processors a worker serves: those named, else every installed one not made for tests."""
+    installed = sorted(name for name in processors() if is_discoverable(name))
+    if options.processors is None:
+        everything = options.include_test_processors
+        served = [name for name in installed if everything or not is_test_processor(name)]
+        if not served:
+            raise ConfigError("no processors are installed: this worker would have nothing to run")
+        return served
+    unknown = sorted(set(options.processors) - set(installed))
+    if unknown:
+        raise ConfigError(
+            f"processor(s) {', '.join(unknown)} not installed here (installed: {', '.join(installed)})"
+        )
+    return sorted(set(options.processors))
 
 
 class Intake:

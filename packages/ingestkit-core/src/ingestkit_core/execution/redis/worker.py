@@ -19,7 +19,6 @@ second signal hands them back at once.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -30,89 +29,32 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
-from ingestkit_core.errors import ConfigError, ErrorCode, ExecutionError, IngestkitError
+from ingestkit_core.errors import ErrorCode, ExecutionError, IngestkitError
 from ingestkit_core.execution.job import ID_PATTERN
 from ingestkit_core.execution.local import LocalExecutionBackend, LocalExecutionOptions
 from ingestkit_core.execution.redis.broker import Broker
-from ingestkit_core.execution.redis.intake import Intake
+from ingestkit_core.execution.redis.intake import Intake, served_processors
 from ingestkit_core.execution.redis.options import RedisExecutionOptions, WorkerOptions
-from ingestkit_core.execution.redis.spec import SPEC_FIELDS, JobRefused, JobSpec, read_spec, result_to_json
+from ingestkit_core.execution.redis.outcome import Publisher, Run, as_int, failure
+from ingestkit_core.execution.redis.spec import JobRefused, JobSpec, read_spec
 from ingestkit_core.execution.redis.verdicts import (
     Delivery,
-    Outcome,
-    Published,
     RenewVerdict,
-    RunOutcome,
     StartVerdict,
 )
 from ingestkit_core.execution.retry import backoff
-from ingestkit_core.models import IngestError, ProcessingResult, ResultStatus
+from ingestkit_core.models import ProcessingResult
 from ingestkit_core.processor import ProcessorOptions
-from ingestkit_core.registry import get_processor, is_discoverable, processors
 
 logger = logging.getLogger(__name__)
 
 PROMOTE_EVERY_S = 0.5
 FORGET_CONSUMERS_EVERY_S = 60.0
-
-
-def is_test_processor(name: str) -> bool:
-    """Processors made for tests (they crash or hang on request) declare ``test_only``."""
-    return bool(getattr(get_processor(name), "test_only", False))
-
-
-def served_processors(options: WorkerOptions) -> list[str]:
-    """The processors a worker serves: those named, else every installed one not made for tests."""
-    installed = sorted(name for name in processors() if is_discoverable(name))
-    if options.processors is None:
-        everything = options.include_test_processors
-        served = [name for name in installed if everything or not is_test_processor(name)]
-        if not served:
-            raise ConfigError("no processors are installed: this worker would have nothing to run")
-        return served
-    unknown = sorted(set(options.processors) - set(installed))
-    if unknown:
-        raise ConfigError(
-            f"processor(s) {', '.join(unknown)} not installed here (installed: {', '.join(installed)})"
-        )
-    return sorted(set(options.processors))
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
-
-
-@dataclass(eq=False)
-class _Run:
-    """One job held by this worker, from its start script to its published outcome."""
-
-    delivery: Delivery
-    fields: dict[str, str]
-    spec: JobSpec | None  # None: the record could not be read as a job
-    attempt: int
-    started_at: float = field(default_factory=time.time)
-    local_id: str = ""
-    folder: Path | None = None
-    abandoned: bool = False  # cancelled, or reclaimed by another worker
-    hand_back: bool = False
-
-    @property
-    def path(self) -> str:
-        return self.spec.job.path if self.spec else self.fields.get("path", "")
-
-    @property
-    def processor(self) -> str:
-        return self.spec.processor if self.spec else self.fields.get("processor", "")
 
 
 class Worker:
@@ -135,7 +77,7 @@ class Worker:
         self.broker = Broker.connect(self.redis)
         self.queues = [self.broker.keys.queue(name) for name in self.processors]
         self._lock = threading.Lock()
-        self._running: dict[str, _Run] = {}
+        self._running: dict[str, Run] = {}
         self._slot_freed = threading.Event()
         self._stopping = threading.Event()
         self._hand_back_now = threading.Event()
@@ -150,6 +92,9 @@ class Worker:
             )
         )
         self._done = 0
+        self._next_promote = self._next_reclaim = 0.0
+        self._next_forget = time.monotonic() + FORGET_CONSUMERS_EVERY_S
+        self.publisher = Publisher(self.broker, self.id, self.redis.lease_s)
         self._collectors = ThreadPoolExecutor(self.slots, thread_name_prefix="ingestkit-collect")
         self._heartbeat = threading.Thread(target=self._beat_loop, name="ingestkit-heartbeat", daemon=True)
 
@@ -198,31 +143,54 @@ class Worker:
             self._shutdown()
 
     def _serve(self) -> None:
-        next_promote = next_reclaim = 0.0
-        next_forget = time.monotonic() + FORGET_CONSUMERS_EVERY_S
+        failures = 0
         while not self._stopping.is_set():
-            now = time.monotonic()
-            if now >= next_promote:
-                self.broker.promote_due_retries()
-                next_promote = now + PROMOTE_EVERY_S
-            if now >= next_forget:
-                self.broker.forget_departed_consumers(self.queues)
-                next_forget = now + FORGET_CONSUMERS_EVERY_S
-            free = self.slots - len(self._running)
-            if free <= 0:
-                self._slot_freed.wait(self.beat_s)
-                self._slot_freed.clear()
-                continue
-            deliveries = []
-            if now >= next_reclaim:
-                deliveries = self.broker.reclaim(self.queues, self.id, free, self.redis.lease_s)
-                next_reclaim = now + self.beat_s
-                for delivery in deliveries:
-                    logger.warning("job %s: reclaimed from a worker that stopped renewing", delivery.job_id)
-            if not deliveries:
-                deliveries = self.broker.read(self.queues, self.id, free, self.beat_s)
-            if deliveries:
-                self._dispatch(deliveries)
+            try:
+                self._step()
+                failures = 0
+            except ExecutionError:
+                raise  # Redis stayed away past reconnect_s
+            except Exception:
+                # A bug or a key of the wrong type must not take the worker down: say so, wait, go on.
+                failures += 1
+                delay = backoff(failures, 0.1, 5.0)
+                logger.exception("worker %s: unexpected error; going on in %.1fs", self.id, delay)
+                self._stopping.wait(delay)
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_promote:
+            self.broker.promote_due_retries()
+            self._next_promote = now + PROMOTE_EVERY_S
+        if now >= self._next_forget:
+            self.broker.forget_departed_consumers(self.queues)
+            self._next_forget = now + FORGET_CONSUMERS_EVERY_S
+        free = self.slots - len(self._running)
+        if free <= 0:
+            self._slot_freed.wait(self.beat_s)
+            self._slot_freed.clear()
+            return
+        deliveries = []
+        if now >= self._next_reclaim:
+            deliveries = self.broker.reclaim(self.queues, self.id, free, self.redis.lease_s)
+            self._next_reclaim = now + self.beat_s
+            for delivery in deliveries:
+                logger.warning("job %s: reclaimed from a worker that stopped renewing", delivery.job_id)
+        if not deliveries:
+            deliveries = self.broker.read(self.queues, self.id, free, self.beat_s)
+        if not deliveries:
+            return
+        try:
+            self._dispatch(deliveries)
+        except ExecutionError:
+            raise
+        except Exception:
+            logger.exception(
+                "worker %s: could not start %d job(s); dead-lettering them", self.id, len(deliveries)
+            )
+            for delivery in deliveries:
+                if delivery.entry not in self._running:
+                    self._bury(delivery, "the worker failed while starting this job (see its log)")
 
     def _dispatch(self, deliveries: list[Delivery]) -> None:
         # Ids come from the stream entry Redis wrote; one that could not name a key is buried.
@@ -246,8 +214,8 @@ class Worker:
                 spec: JobSpec | None = read_spec(fields)
             except JobRefused as exc:
                 spec, refusal = None, exc
-            attempt = spec.attempts if spec else _int(fields.get("attempts"))
-            run = _Run(delivery, fields, spec, attempt)
+            attempt = spec.attempts if spec else as_int(fields.get("attempts"))
+            run = Run(delivery, fields, spec, attempt)
             with self._lock:
                 self._running[delivery.entry] = run
             if refusal is not None:
@@ -266,11 +234,11 @@ class Worker:
         logger.warning("queue entry %s: dead-lettered: %s", delivery.entry, message)
         self.broker.bury(delivery, ErrorCode.E_JOB_INVALID, message)
 
-    def _refuse(self, run: _Run, refusal: JobRefused) -> None:
+    def _refuse(self, run: Run, refusal: JobRefused) -> None:
         logger.warning("job %s: refused (%s): %s", run.delivery.job_id, refusal.code, refusal.message)
         self._complete(run, self._failure(run, refusal.code, refusal.message), refused=True)
 
-    def _launch(self, run: _Run, content: bytes | None) -> None:
+    def _launch(self, run: Run, content: bytes | None) -> None:
         assert run.spec is not None
         spec = run.spec
         try:
@@ -296,7 +264,7 @@ class Worker:
             self._local.cancel(run.local_id)
         self._collectors.submit(self._collect, run)
 
-    def _collect(self, run: _Run) -> None:
+    def _collect(self, run: Run) -> None:
         try:
             self._complete(run, self._local.get_result(run.local_id))
         except Exception:
@@ -304,107 +272,19 @@ class Worker:
             self._forget(run)
 
     @staticmethod
-    def _failure(run: _Run, code: ErrorCode, message: str) -> ProcessingResult:
-        return ProcessingResult.failure(run.path or "?", run.processor or "?", IngestError.of(code, message))
-
-    # Publishing an outcome.
+    def _failure(run: Run, code: ErrorCode, message: str) -> ProcessingResult:
+        return failure(run, code, message)
 
     def _complete(
-        self, run: _Run, result: ProcessingResult, *, exhausted: bool = False, refused: bool = False
+        self, run: Run, result: ProcessingResult, *, exhausted: bool = False, refused: bool = False
     ) -> None:
-        spec = run.spec
-        if spec is not None:
-            result.path = spec.job.path
-            if os.path.isabs(spec.source):
-                result.source_uri = Path(spec.source).as_uri()
-        failed = result.status is ResultStatus.FAILED
-        first = result.errors[0] if failed and result.errors else None
-        retryable = first is not None and all(error.retryable for error in result.errors)
-        max_attempts = spec.max_attempts if spec else 1
-        code = first.code if first else ""
-        record: dict[str, Any] = {
-            "attempt": run.attempt,
-            "worker": self.id,
-            "started_at": run.started_at,
-            "ended_at": time.time(),
-            "code": code,
-            "message": first.message if first else "",
-        }
         try:
-            # hand_back is set before the parse is killed: a parse that beat the kill
-            # still publishes its result.
-            if not refused and (
-                (run.hand_back and not result.ok) or (self._stopping.is_set() and retryable and not exhausted)
-            ):
-                record["outcome"] = RunOutcome.HANDED_BACK
-                verdict = self._publish(
-                    lambda budget: self.broker.release(run.delivery, self.id, record, budget)
-                )
-            elif spec is not None and retryable and not exhausted and run.attempt < max_attempts:
-                delay = backoff(run.attempt, spec.backoff_s, spec.backoff_max_s)
-                record["outcome"] = RunOutcome.RETRY
-                logger.warning(
-                    "job %s %s: attempt %d of %d failed with %s; retrying in %.1fs",
-                    run.delivery.job_id, run.path, run.attempt, max_attempts, code, delay,
-                )  # fmt: skip
-                verdict = self._finish(run, result, record, Outcome.RETRY, "queued", due=time.time() + delay)
-            elif retryable or refused:
-                record["outcome"] = RunOutcome.DEAD
-                if first is not None and not refused:
-                    first.message += f" (attempt {run.attempt} of {max_attempts}; dead-lettered)"
-                logger.warning(
-                    "job %s %s: dead-lettered after %d attempt(s): %s", run.delivery.job_id, run.path,
-                    run.attempt, code,
-                )  # fmt: skip
-                verdict = self._finish(run, result, record, Outcome.DEAD, "dead")
-            else:
-                state = "failed" if failed else "succeeded"
-                record["outcome"] = RunOutcome(state)
-                verdict = self._finish(run, result, record, Outcome.DONE, state)
-            if verdict in (Published.LOST, Published.DROPPED):
-                logger.info("job %s %s: outcome discarded (%s)", run.delivery.job_id, run.path, verdict)
+            stopping = self._stopping.is_set()
+            self.publisher.publish(run, result, stopping=stopping, exhausted=exhausted, refused=refused)
         finally:
             self._forget(run)
 
-    def _finish(
-        self,
-        run: _Run,
-        result: ProcessingResult,
-        record: dict[str, Any],
-        outcome: Outcome,
-        state: str,
-        due: float = 0.0,
-    ) -> Published:
-        spec = json.dumps({name: run.fields[name] for name in SPEC_FIELDS if name in run.fields})
-        result_json = result_to_json(result)
-        return self._publish(
-            lambda budget: self.broker.finish(
-                run.delivery,
-                self.id,
-                outcome=outcome,
-                state=state,
-                result_json=result_json,
-                record=record,
-                due=due,
-                spec=spec,
-                code=str(record["code"]),
-                budget_s=budget,
-            )
-        )
-
-    def _publish(self, call: Callable[[float], Published]) -> Published:
-        """Run a broker call, retrying while Redis is away, for up to one lease.
-
-        Past that the lease has lapsed and another worker may hold the job, so the
-        outcome is dropped: the job will run again (at-least-once).
-        """
-        try:
-            return call(self.redis.lease_s)
-        except ExecutionError as exc:
-            logger.error("worker %s: outcome dropped: %s", self.id, exc.message)
-            return Published.LOST
-
-    def _forget(self, run: _Run) -> None:
+    def _forget(self, run: Run) -> None:
         if run.folder is not None:
             shutil.rmtree(run.folder, ignore_errors=True)
         with self._lock:
