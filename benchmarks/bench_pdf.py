@@ -152,8 +152,8 @@ def cell_accuracy(truths: list[corpus_pdf.DocumentTruth]) -> tuple[int, int, int
 
 def backend_rate(files: list[Path], workers: int) -> Rate:
     options = PDFOptions()
-    with LocalExecutionBackend(strategy="process", max_workers=workers, timeout_s=600) as backend:
-        # Warm the children (fork server start, first import) outside the timing.
+    with LocalExecutionBackend(strategy="process", workers=workers, timeout_s=600) as backend:
+        # Warm the children (interpreter start-up, first import) outside the timing.
         warm = [backend.submit(files[0], options) for _ in range(workers)]
         for job in warm:
             backend.get_result(job)

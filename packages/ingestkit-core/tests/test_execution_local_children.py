@@ -130,3 +130,16 @@ def test_a_child_that_cannot_start_fails_its_job_at_once(
         assert result.status is ResultStatus.FAILED
         assert result.error_codes == [ErrorCode.E_EXECUTION_CRASHED]
         assert how in result.errors[0].message
+
+
+def test_a_replacement_child_never_runs_beside_the_one_it_replaces(case: Case) -> None:
+    # Every child serves one document, so each start-up overlaps the previous child's
+    # document; the pool still runs one document at a time, as workers=1 says.
+    with make_backend("process", workers=1, max_tasks_per_child=1, timeout_s=60) as backend:
+        started = time.monotonic()
+        ids = [backend.submit(case(f"d{i}", "sleep", seconds=1.5), OPTIONS) for i in range(3)]
+        results = [backend.get_result(job_id, 60) for job_id in ids]
+        elapsed = time.monotonic() - started
+    assert all(result.status is ResultStatus.SUCCEEDED for result in results)
+    assert len({result.metadata["pid"] for result in results}) == 3
+    assert elapsed >= 3 * 1.5, "two documents ran at once on a one-worker pool"

@@ -11,6 +11,7 @@ import socket
 import struct
 
 _HEADER = struct.Struct("!Q")
+_COPY_BELOW = 1 << 20
 
 
 class Channel:
@@ -31,8 +32,11 @@ class Channel:
         return self._sock.fileno()
 
     def send(self, data: bytes) -> None:
-        self._sock.sendall(_HEADER.pack(len(data)))
-        self._sock.sendall(data)
+        if len(data) < _COPY_BELOW:  # one write: the header and the frame in one segment
+            self._sock.sendall(_HEADER.pack(len(data)) + data)
+        else:
+            self._sock.sendall(_HEADER.pack(len(data)))
+            self._sock.sendall(data)
 
     def recv(self) -> bytes:
         """The next frame; ``EOFError`` when the other side has closed (or died)."""

@@ -92,7 +92,7 @@ def _child_stdout() -> int:
 class _Child:
     """One child process, the parent's end of its channel, and the job it holds."""
 
-    def __init__(self, number: int, record: JobRecord, preload: list[str]) -> None:
+    def __init__(self, number: int, record: JobRecord | None, preload: list[str]) -> None:
         self.channel, theirs = Channel.pair()
         try:
             self.process = subprocess.Popen(
@@ -111,6 +111,9 @@ class _Child:
         self.ready = False
         self.spawned_at = time.monotonic()
         self.jobs_done = 0
+        self.startup_s = 0.0
+        self.busy_s = 0.0
+        self.replaced = False
         # A pidfd turns readable when the child exits, even if some other process
         # holds a copy of the child's socket (so end-of-file alone would never come).
         self.sentinel: int | None = None
@@ -227,9 +230,23 @@ class ProcessPool(QueuedRunner):
     def _busy(self) -> list[_Child]:
         return [child for child in self._children if child.record is not None]
 
+    def _watched(self) -> list[_Child]:
+        """Children with a job, and children still starting (a spare has no job yet)."""
+        return [child for child in self._children if child.record is not None or not child.ready]
+
+    def _spawn(self, record: JobRecord | None) -> None:
+        self._spawned += 1
+        try:
+            self._children.append(_Child(self._spawned, record, sorted(self._processors)))
+        except OSError as exc:
+            logger.warning("cannot start a worker process: %s", exc)
+            if record is not None:
+                message = f"worker process could not start: {exc}"
+                self.table.fail(record.job.id, ErrorCode.E_EXECUTION_CRASHED, message)
+
     def _assign(self) -> None:
         with self.table.cond:
-            while not self.table.closed:
+            while not self.table.closed and len(self._busy()) < self.workers:
                 child = next((c for c in self._children if c.ready and c.record is None), None)
                 if child is None and len(self._children) >= self.workers:
                     return
@@ -242,14 +259,7 @@ class ProcessPool(QueuedRunner):
                     continue
                 # The time limit counts from the hand-over to a ready child, not from its start-up.
                 record.started_at = None
-                self._spawned += 1
-                try:
-                    self._children.append(_Child(self._spawned, record, sorted(self._processors)))
-                except OSError as exc:
-                    logger.warning("cannot start a worker process: %s", exc)
-                    self.table.fail(
-                        record.job.id, ErrorCode.E_EXECUTION_CRASHED, f"worker process could not start: {exc}"
-                    )
+                self._spawn(record)
 
     def _hand_over(self, child: _Child) -> None:
         record = child.record
@@ -266,15 +276,28 @@ class ProcessPool(QueuedRunner):
             self._lost(child, "could not receive its job")
             return
         record.started_at = time.monotonic()
+        if self._replacement_due(child):
+            # Start the replacement of a child near the end of its life now, so that its
+            # interpreter start-up overlaps with the child's last documents.
+            child.replaced = True
+            self._spawn(None)
+
+    def _replacement_due(self, child: _Child) -> bool:
+        limit = self.max_tasks_per_child
+        if not limit or child.replaced:
+            return False
+        left = limit - child.jobs_done  # this job included
+        if left <= 1 or not child.jobs_done:
+            return left <= 1
+        return left * child.busy_s / child.jobs_done <= 2 * child.startup_s
 
     def _next_timeout(self) -> float | None:
         now = time.monotonic()
         deadlines = []
-        for child in self._busy():
-            assert child.record is not None
+        for child in self._watched():
             if not child.ready:
                 deadlines.append(child.spawned_at + START_TIMEOUT_S)
-            elif child.record.deadline is not None:
+            elif child.record is not None and child.record.deadline is not None:
                 deadlines.append(child.record.deadline)
         if self._retiring:
             deadlines.append(now + 0.2)
@@ -284,16 +307,16 @@ class ProcessPool(QueuedRunner):
         return timeout
 
     def _wait_and_collect(self) -> None:
-        busy = self._busy()
+        children = self._watched()
         watched: list[object] = [self._wake_reader]
-        for child in busy:
+        for child in children:
             watched += child.watched()
         # wait() takes anything with a fileno(); its stubs list only its own types.
         ready: set[object] = set(wait(watched, timeout=self._next_timeout()))  # type: ignore[arg-type]
         if self._wake_reader in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_reader, 4096)
-        for child in busy:
+        for child in children:
             if child.channel in ready:
                 self._receive(child)
             elif child.sentinel is not None and child.sentinel in ready:
@@ -313,7 +336,9 @@ class ProcessPool(QueuedRunner):
             self._lost(child, f"could not start: {hello['error']}")
             return
         child.ready = True
-        self._hand_over(child)
+        child.startup_s = time.monotonic() - child.spawned_at
+        if child.record is not None:
+            self._hand_over(child)
 
     def _collect(self, child: _Child, data: bytes) -> None:
         assert child.record is not None
@@ -322,6 +347,8 @@ class ProcessPool(QueuedRunner):
         except ValueError as exc:
             self._lost(child, f"sent a result that cannot be read ({exc})")
             return
+        if child.record.started_at is not None:
+            child.busy_s += time.monotonic() - child.record.started_at
         self.table.finish(child.record.job.id, result)
         child.record = None
         child.jobs_done += 1
@@ -336,10 +363,16 @@ class ProcessPool(QueuedRunner):
         self._lost(child, how)
 
     def _lost(self, child: _Child, how: str) -> None:
-        assert child.record is not None
-        job = child.record.job
+        """A child failed; so does its job, if it holds one."""
+        self._children.remove(child)
+        child.kill()
+        record, child.record = child.record, None
+        if record is None:
+            logger.warning("spare worker process %s", how)
+            return
+        job = record.job
         logger.warning("job %s %s: worker process %s", job.id, job.path, how)
-        self._replace(child, job.id, ErrorCode.E_EXECUTION_CRASHED, f"worker process {how}")
+        self.table.fail(job.id, ErrorCode.E_EXECUTION_CRASHED, f"worker process {how}")
 
     def _replace(self, child: _Child, job_id: str, code: ErrorCode, message: str) -> None:
         self._children.remove(child)
@@ -352,13 +385,13 @@ class ProcessPool(QueuedRunner):
         self._retiring.append((child, time.monotonic() + STOP_GRACE_S))
 
     def _reap(self, wait_s: float = 0.0) -> None:
-        """Collect retired children; one that lingers past its grace is killed."""
+        """Collect retired children; one still there after its grace (or ``wait_s``) is killed."""
         deadline = time.monotonic() + wait_s
         still: list[tuple[_Child, float]] = []
         for child, grace in self._retiring:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            if child.process.returncode is None and time.monotonic() >= min(grace, deadline):
+            if child.process.returncode is None and (wait_s or time.monotonic() >= grace):
                 child.kill()
             if child.process.returncode is None:
                 still.append((child, grace))
@@ -366,22 +399,18 @@ class ProcessPool(QueuedRunner):
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
-        for child in self._busy():
+        for child in self._watched():
             record = child.record
-            assert record is not None
-            job = record.job
-            if record.state is JobState.CANCELLED:
+            if not child.ready and now >= child.spawned_at + START_TIMEOUT_S:
+                self._lost(child, f"did not start within {START_TIMEOUT_S:g}s")
+            elif record is None:
+                continue
+            elif record.state is JobState.CANCELLED:
                 self._children.remove(child)
                 child.kill()
                 child.record = None
-            elif not child.ready and now >= child.spawned_at + START_TIMEOUT_S:
-                self._replace(
-                    child,
-                    job.id,
-                    ErrorCode.E_EXECUTION_CRASHED,
-                    f"worker process did not start within {START_TIMEOUT_S:g}s",
-                )
             elif record.deadline is not None and now >= record.deadline:
+                job = record.job
                 logger.warning("job %s %s: killed after %.1fs time limit", job.id, job.path, job.timeout_s)
                 self._replace(
                     child,
@@ -390,6 +419,7 @@ class ProcessPool(QueuedRunner):
                     f"ran past its time limit of {job.timeout_s:g}s and was killed",
                 )
             elif child.ready and self.max_memory_mb and rss_mb(child.pid) > self.max_memory_mb:
+                job = record.job
                 logger.warning(
                     "job %s %s: killed over %d MB memory cap", job.id, job.path, self.max_memory_mb
                 )

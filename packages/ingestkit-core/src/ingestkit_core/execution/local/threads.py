@@ -27,10 +27,9 @@ from ingestkit_core.registry import get_processor
 
 def thread_safe(processor_name: str) -> bool:
     try:
-        processor = get_processor(processor_name)
+        return get_processor(processor_name).thread_safe
     except ConfigError:
         return True  # run_job fails the job with the registry's own code
-    return bool(getattr(processor, "thread_safe", True))
 
 
 class ThreadRunner(QueuedRunner):
