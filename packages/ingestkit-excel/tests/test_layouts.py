@@ -6,6 +6,7 @@ and checks what lands in SQL and in the chunks.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, cast
 
@@ -302,3 +303,40 @@ def test_a_last_row_starting_with_a_code_is_data_not_a_legend(tmp_path: Path) ->
     rows = [["Code", "Name", "Staff"], ["01", "Farming", 12], ["02", "Fishing", 7], ["03", "Forestry", None]]
     table = _only_table(run(_book(tmp_path / "codes.xlsx", rows)))
     assert [row[0] for row in table.rows] == ["01", "02", "03"]
+
+
+def test_statistics_office_series_header_of_ten_rows(tmp_path: Path) -> None:
+    # One series per column: names, then Unit … Series ID labelled in column A, then dates.
+    series = ["Births ; Australia ;", "Deaths ; Australia ;", "Marriages ; Australia ;"]
+    book = xlsxwriter.Workbook(str(tmp_path / "series.xlsx"))
+    sheet = book.add_worksheet("Data1")
+    date = book.add_format({"num_format": "mmm-yyyy"})
+    sheet.write_row(0, 1, series)
+    labelled = [
+        ("Unit", ["Number"] * 3),
+        ("Series Type", ["Original"] * 3),
+        ("Data Type", ["FLOW"] * 3),
+        ("Frequency", ["Quarter"] * 3),
+        ("Collection Month", [3, 3, 3]),
+        ("Series Start", ["Mar-2000"] * 3),
+        ("Series End", ["Dec-2001"] * 3),
+        ("No. Obs", [8, 8, 8]),
+        ("Series ID", ["A2302459A", "A2302460K", "A2302461L"]),
+    ]
+    for row, (label, values) in enumerate(labelled, start=1):
+        sheet.write(row, 0, label)
+        sheet.write_row(row, 1, values)
+    for index in range(8):
+        row = 10 + index
+        sheet.write_datetime(row, 0, dt.datetime(2000 + index // 4, 3 * (index % 4) + 1, 1), date)
+        sheet.write_row(row, 1, [60000 + index, 30000 + index, 25000 + index])
+    book.close()
+    result = run(tmp_path / "series.xlsx")
+    table = _only_table(result)
+    assert table.metadata.extra["header_rows"] == 10
+    assert len(table.rows) == 8
+    assert _types(table) == ["date", "integer", "integer", "integer"]
+    assert _names(table)[1] == "Births ; Australia ; (A2302459A)"
+    assert "Unit: Number (every series)" in table.notes
+    schema = next(c for c in result.chunks if c.metadata.content_type is ContentType.SCHEMA)
+    assert "Frequency: Quarter" in schema.text

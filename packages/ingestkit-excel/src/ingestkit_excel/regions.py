@@ -105,6 +105,8 @@ class Region:
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
     header_rows: int = 0
+    label_rows: int = 0
+    """Header rows under the first that are labelled in the first column (Unit, Series ID…)."""
     notes: list[str] = field(default_factory=list)
     """What was done to the region before it was classified (rows peeled, rows joined)."""
 
@@ -620,6 +622,19 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
     ):
         _decide(region, RegionKind.TEXT, 0.7, "one cell per row: lines of text, not columns")
         return
+    metadata = _metadata_header(grid, region)
+    if metadata:
+        region.header_rows = metadata
+        region.label_rows = metadata - 1
+        _decide(
+            region,
+            RegionKind.TABLE,
+            0.85,
+            f"a {metadata}-row header: series names over {metadata - 1} labelled metadata rows "
+            f"({_text(grid.rows[top + 1][left])} … {_text(grid.rows[top + metadata - 1][left])}), "
+            "dated rows below",
+        )
+        return
     corner_blank = grid.rows[top][left] == BLANK and not (merges and merges.covered(top, left))
     header = header_rows(grid, merges, top, region.bottom, left + 1 if corner_blank else left, right)
     if corner_blank and any(grid.rows[row][left] != BLANK for row in range(top + 1, top + header)):
@@ -706,6 +721,36 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
             return
     reason = "long text" if avg_text > 60 else "no header over consistently typed columns"
     _decide(region, RegionKind.TEXT, 0.6, reason)
+
+
+def _text(value: Value) -> str:
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _metadata_header(grid: SheetGrid, region: Region) -> int:
+    """Rows of a statistics office's series header, 0 when there is none.
+
+    Time-series workbooks put one series per column: its name in the first row, then
+    lines labelled in the first column (Unit, Series Type, Frequency, … Series ID) with
+    each series' value, then dated observations. The header is every row down to the
+    first one whose first cell is a date or number.
+    """
+    left, top = region.left, region.top
+    if region.width < 2 or region.height < 5:
+        return 0
+    names = grid.rows[top][left + 1 : region.right + 1]
+    if not names or not all(isinstance(value, str) and value for value in names):
+        return 0
+    for row in range(top + 1, min(region.bottom, top + MAX_PEELED) + 1):
+        label = grid.rows[row][left]
+        if isinstance(label, str) and label and _kind_of(label) == "text":
+            continue
+        labelled = row - top - 1
+        below = [grid.rows[r][left] for r in range(row, min(row + 3, region.bottom + 1))]
+        if labelled >= 3 and all(_kind_of(value) in ("date", "number") for value in below):
+            return row - top
+        return 0
+    return 0
 
 
 def _unlabelled_values(grid: SheetGrid, merges: Merges, region: Region, header: int) -> bool:

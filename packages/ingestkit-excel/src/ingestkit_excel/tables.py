@@ -65,7 +65,11 @@ def build_table(
     options: ExcelOptions,
 ) -> BuiltTable:
     grid, merges = layout.grid, layout.merges
-    headers = column_names(grid, merges, region.top, region.header_rows, region.left, region.right)
+    if region.label_rows:
+        headers, series_notes = _series_header(layout, region)
+    else:
+        headers = column_names(grid, merges, region.top, region.header_rows, region.left, region.right)
+        series_notes = []
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
     headers_seen = header_texts(grid, region.top, first - 1, region.left, region.right)
@@ -112,6 +116,7 @@ def build_table(
         notes.append(f"row {sheet_row} ({label!r}) excluded from the data as a totals row")
     if sections is not None:
         notes.append(f"section-label rows became the column {SECTION_COLUMN!r}")
+    notes.extend(series_notes)
     notes.extend(_typing_notes(columns, typed))
     for index, raw in kept_raw.items():
         label = columns[index].source_name or columns[index].name
@@ -146,6 +151,32 @@ def build_table(
     if options.row_chunks and values:
         blocks.append(_rows_block(artifact, options.max_row_chunk_rows))
     return BuiltTable(artifact, blocks, warnings, sheet_rows)
+
+
+def _series_header(layout: Layout, region: Region) -> tuple[list[str], list[str]]:
+    """Column names and notes of a series header: each column is named by its series name
+    (and ID, the last metadata row, when the IDs differ); the labelled metadata rows
+    become notes, one value when all series share it."""
+    grid = layout.grid
+    top, left, right = region.top, region.left, region.right
+    names = [render(grid.rows[top][col]).strip() for col in range(left, right + 1)]
+    last = top + region.header_rows - 1
+    ids = [render(grid.rows[last][col]).strip() for col in range(left + 1, right + 1)]
+    if len(set(ids)) == len(ids):
+        names = [names[0]] + [
+            f"{name} ({sid})" if sid else name for name, sid in zip(names[1:], ids, strict=True)
+        ]
+    notes = []
+    for row in range(top + 1, top + region.header_rows):
+        label = render(grid.rows[row][left]).strip()
+        values = [render(grid.rows[row][col]).strip() for col in range(left + 1, right + 1)]
+        distinct = list(dict.fromkeys(value for value in values if value))
+        if len(distinct) == 1:
+            notes.append(f"{label}: {distinct[0]} (every series)")
+        elif distinct:
+            shown = ", ".join(distinct[:EXAMPLES]) + (" …" if len(distinct) > EXAMPLES else "")
+            notes.append(f"{label}: {shown}")
+    return names, notes
 
 
 def _body(
