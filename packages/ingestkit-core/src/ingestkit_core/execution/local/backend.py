@@ -14,10 +14,11 @@ status and cancellation — and hands jobs to one :class:`Runner`.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ConfigError, ErrorCode, ExecutionError
@@ -74,18 +75,16 @@ class LocalExecutionBackend(Closing):
     """
 
     def __init__(self, options: LocalExecutionOptions | None = None, **overrides: Any) -> None:
-        if "max_workers" in overrides:  # the name of ``workers`` before the options were unified
-            warnings.warn(
-                "LocalExecutionBackend(max_workers=...) is deprecated; use workers=...",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            if (max_workers := overrides.pop("max_workers")) is not None:
-                overrides.setdefault("workers", max_workers)
         base = options or LocalExecutionOptions()
-        self.options = LocalExecutionOptions.model_validate(
-            {**base.model_dump(exclude_unset=True), **overrides}
-        )
+        try:
+            self.options = LocalExecutionOptions.model_validate(
+                {**base.model_dump(exclude_unset=True), **overrides}
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+            )
+            raise ConfigError(f"invalid local execution options: {problems}") from None
         self._runner = RUNNERS[self.options.strategy](self.options, JobTable())
 
     @property
