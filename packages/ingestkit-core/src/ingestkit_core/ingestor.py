@@ -60,6 +60,8 @@ class Ingestor(Closing):
         self.routes = [as_route(each) for each in routes]
         self.store = store
         self.stages = list(stages)
+        self.embedding: EmbeddingStage | None = None
+        """The embedding stage when an embedder is given (its ``on_progress`` reports texts embedded)."""
         if embedder is not None:
             # Chunks are cut to the model's input with its own tokenizer; vectors go to the store.
             self.routes = [
@@ -67,7 +69,8 @@ class Ingestor(Closing):
             ]
             if store is not None and not isinstance(store, VectorStore):
                 raise ConfigError(f"{type(store).__name__} cannot hold vectors; use a store that can")
-            self.stages.append(EmbeddingStage(embedder, store if isinstance(store, VectorStore) else None))
+            self.embedding = EmbeddingStage(embedder, store if isinstance(store, VectorStore) else None)
+            self.stages.append(self.embedding)
         self._execution = execution
         self._owns_execution = execution is None
         self.pruned = 0

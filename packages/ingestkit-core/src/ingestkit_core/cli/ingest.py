@@ -113,6 +113,9 @@ def ingest(
                 progress.update(task, advance=1, description=Path(result.path).name[:40])
 
             ingestor = Ingestor(routes, execution=execution, store=result_store, embedder=chosen_embedder)
+            if ingestor.embedding is not None:
+                embedded = progress.add_task("embedding", total=None)
+                ingestor.embedding.on_progress = lambda count: progress.update(embedded, advance=count)
             results = ingestor.run(paths, force=force, on_result=advance, prune=prune)
     except IngestkitError as exc:  # the store or embedder refused the setup: nothing was processed
         fail_usage(str(exc))
