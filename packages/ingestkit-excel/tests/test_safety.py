@@ -81,6 +81,13 @@ def test_workbook_without_values_is_empty(tmp_path: Path) -> None:
     assert _code(tmp_path / "blank.xlsx") == "E_PARSE_EMPTY"
 
 
+def test_empty_files_are_empty_whatever_their_suffix(tmp_path: Path) -> None:
+    # The same code an empty .pdf gets: nothing to read, not a corrupt file.
+    for suffix in (".xlsx", ".xls", ".ods"):
+        (tmp_path / f"empty{suffix}").write_bytes(b"")
+        assert _code(tmp_path / f"empty{suffix}") == "E_PARSE_EMPTY"
+
+
 def test_zip_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
     source = _small_book(tmp_path / "base.xlsx")
     bomb = tmp_path / "bomb.xlsx"
