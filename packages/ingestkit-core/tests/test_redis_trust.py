@@ -297,3 +297,20 @@ def test_a_result_from_a_newer_worker_is_read(
     read = client.get_result(job_id, 10)
     assert read.error_codes == ["E_PARSE_CORRUPT"]
     assert read.errors[0].message == "old"
+
+
+def test_a_wrecked_queue_key_does_not_stop_the_worker(
+    fleet: WorkerFleet, broker: Broker, client: RedisExecutionBackend, tmp_path: Path
+) -> None:
+    [worker] = fleet.start(options={"processors": ("testkit",)})
+    queue = broker.keys.queue("testkit")
+    broker.r.delete(queue)
+    broker.r.set(queue, "not a stream")  # every read of the worker now fails with WRONGTYPE
+    time.sleep(1.5)
+    assert worker.poll() is None, fleet.log_of(worker)
+    broker.r.delete(queue)  # the next submit makes a stream without the workers' group
+    job_id = client.submit(write_case(tmp_path / "later.iktest", "ok", text="Served again."), OPTIONS)
+    assert client.get_result(job_id, 30).chunks[0].text == "Served again."
+    log = fleet.log_of(worker)
+    assert "unexpected error" in log
+    assert "re-creating" in log

@@ -225,7 +225,9 @@ class RedisExecutionBackend(Closing):
         for job_id, data in zip(job_ids, self._guard(lambda: self.broker.results(job_ids)), strict=True):
             if data is None:
                 raise ExecutionError(
-                    f"result of job {job_id} has expired (result_ttl_s)", ErrorCode.E_EXECUTION_NOT_FOUND
+                    f"result of job {job_id} is gone (expired after result_ttl_s, purged, or lost by a "
+                    "Redis restart without persistence)",
+                    ErrorCode.E_EXECUTION_NOT_FOUND,
                 )
             result = result_from_json(data)
             with self._lock:
