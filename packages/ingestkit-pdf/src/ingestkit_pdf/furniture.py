@@ -17,6 +17,7 @@ A bare page number is furniture on a single-page document too.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def _apart(line: Line, page: PageLines, zone: str) -> bool:
 
 def mark_furniture(pages: Sequence[PageLines]) -> int:
     """Set ``role = FURNITURE`` on running headers/footers; returns how many lines."""
-    occurrences: dict[tuple[str, str], list[tuple[int, float, Line]]] = {}
+    occurrences: dict[tuple[str, bool, str], list[tuple[int, float, Line]]] = {}
     for index, page in enumerate(pages):
         for line in page.lines:
             if line.role != Role.BODY:
@@ -87,23 +88,27 @@ def mark_furniture(pages: Sequence[PageLines]) -> int:
             zone = _zone(line, page.height)
             if zone is None:
                 continue
-            if _zone(line, page.height, NARROW_ZONE_FRACTION) is None and not _apart(line, page, zone):
+            narrow = _zone(line, page.height, NARROW_ZONE_FRACTION) is not None
+            if not narrow and not _apart(line, page, zone):
                 continue  # beyond the usual margin band, only a line standing apart from the text
             position = line.y0 if zone == "top" else page.height - line.y1
-            occurrences.setdefault((zone, _normalise(line.text)), []).append((index, position, line))
+            occurrences.setdefault((zone, narrow, _normalise(line.text)), []).append((index, position, line))
     pages_with_text = sum(1 for page in pages if page.lines)
     needed = max(2, min(MIN_PAGES, round(MIN_SHARE * pages_with_text + 0.49)))
+    # Beyond the usual band, a label ("Synopsis" under each function's title) can repeat
+    # at one height too: there a running line must be on most pages.
+    needed_outer = max(needed, math.ceil(MIN_SHARE * pages_with_text))
     marked = 0
-    for (_, text), found in occurrences.items():
+    for (_, narrow, text), found in occurrences.items():
         if pages_with_text == 1 and _PAGE_NUMBER.match(text):
             repeated = [item[2] for item in found]
         else:
-            repeated = _repeated(found, needed)
+            repeated = _repeated(found, needed if narrow else needed_outer)
         for line in repeated:
             line.role = Role.FURNITURE
             marked += 1
     for zone in ("top", "bottom"):
-        for line in _repeated(_outermost(pages, zone), needed):
+        for line in _repeated(_outermost(pages, zone), needed_outer):
             line.role = Role.FURNITURE
             marked += 1
     return marked
