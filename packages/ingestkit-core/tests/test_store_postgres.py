@@ -452,6 +452,17 @@ def test_an_unreachable_server_is_a_url_error_without_the_password() -> None:
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
+def test_server_options_in_the_url_are_kept(server: TestServer) -> None:
+    schema = unique_schema("opts")
+    url = with_schema(server.url, schema) + "&options=-c%20statement_timeout%3D12345"
+    try:
+        with PostgresStore(url) as store:
+            assert store.query("SHOW statement_timeout") == [("12345ms",)]
+            assert store.query("SELECT current_schema()") == [(schema,)]
+    finally:
+        drop_schema(server.url, schema)
+
+
 @pytest.mark.parametrize(
     ("query", "problem"), [("schema=Bad-Name", "bad schema name"), ("pool_max=0", "bad PostgreSQL store URL")]
 )

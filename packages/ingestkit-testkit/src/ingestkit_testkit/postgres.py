@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def with_schema(url: str, schema: str) -> str:
     """The store URL for ``schema`` on the server at ``url``."""
     parts = urlsplit(url)
     query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != "schema"]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)])))
+    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)], quote_via=quote)))
 
 
 def drop_schema(url: str, schema: str) -> None:

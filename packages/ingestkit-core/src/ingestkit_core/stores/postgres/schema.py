@@ -42,8 +42,11 @@ def advisory_key(schema: str, kind: str, value: str) -> int:
 def lock(cur: psycopg.Cursor[Any], schema: str, kind: str, values: Iterable[str]) -> None:
     """Transaction-scoped advisory locks, always taken in ascending key order (no deadlocks)."""
     keys = sorted({advisory_key(schema, kind, value) for value in values})
-    if keys:
+    if len(keys) > 4:  # many sources at once (remove): one pipelined batch, still in order
         cur.executemany("SELECT pg_advisory_xact_lock(%s)", [(key,) for key in keys])
+        return
+    for key in keys:  # a write's one or two: a round trip each beats a pipeline's set-up
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 class Migration:

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ingestkit_core.closing import Closing
@@ -59,8 +60,10 @@ class PostgresStore(Vectors, Closing):
         self.options = options or from_url
         self.url = redact(url)
         self.schema, self.tables_schema = self.options.schema_name, self.options.tables_schema
+        # Server options given in the URL (?options=-c%20…) are kept; the search path is ours.
+        given = str(conninfo_to_dict(conninfo).get("options") or "")
         connect: dict[str, Any] = {
-            "options": f"-c search_path={self.schema},{self.tables_schema},public",
+            "options": f"{given} -c search_path={self.schema},{self.tables_schema},public".strip(),
             "connect_timeout": max(1, round(self.options.connect_timeout_s)),
             "application_name": f"ingestkit:{self.schema}",
         }
@@ -198,12 +201,18 @@ class PostgresStore(Vectors, Closing):
     def write(self, result: ProcessingResult) -> WriteOutcome:
         key = result.key
         storable = key is not None and result.status in (ResultStatus.SUCCEEDED, ResultStatus.PARTIAL)
+        status = self._status_sql(result)
         with self._transaction(f"writing {result.path}") as cur:
             lock(cur, self.schema, LOCK_SOURCE, [result.source_uri])
-            self._record_status(cur, result)
-            if not storable or key is None:
+            if not storable or key is None or status is None:
+                if status is not None:
+                    cur.execute(*status)
                 return WriteOutcome.NOT_WRITTEN
-            cur.execute("SELECT ingest_key FROM sources WHERE source_uri = %s", (result.source_uri,))
+            # Round trips are most of a small write's time: statements that can go together do.
+            cur.execute(
+                f"WITH status AS ({status[0]}) SELECT ingest_key FROM sources WHERE source_uri = %s",
+                (*status[1], result.source_uri),
+            )
             row = cur.fetchone()
             previous: str | None = row[0] if row else None
             if previous == key:
@@ -214,13 +223,16 @@ class PostgresStore(Vectors, Closing):
             if previous is not None:
                 cur.execute("DELETE FROM sources WHERE source_uri = %s", (result.source_uri,))
                 dropped = self._drop_unheld(cur, [previous])
-            cur.execute("SELECT 1 FROM documents WHERE ingest_key = %s", (key,))
-            if cur.fetchone() is None:
-                self._insert_document(cur, result, key)
             cur.execute(
-                "INSERT INTO sources (source_uri, path, ingest_key, updated_at) VALUES (%s, %s, %s, %s)",
-                (result.source_uri, result.path, key, time.time()),
+                f"WITH document AS (INSERT INTO documents VALUES ({_DOCUMENT_VALUES}) "
+                "ON CONFLICT (ingest_key) DO NOTHING RETURNING 1), "
+                "source AS (INSERT INTO sources (source_uri, path, ingest_key, updated_at) "
+                "VALUES (%s, %s, %s, %s)) SELECT count(*) FROM document",
+                (*_document_row(result, key), result.source_uri, result.path, key, time.time()),
             )
+            inserted = cur.fetchone()
+            if inserted is not None and inserted[0]:
+                self._insert_content(cur, result, key)
             self._put_attached_vectors(cur, result)
             # Only now, with the new chunks in: unchanged paragraphs keep their vectors.
             drop_orphan_vectors(cur, self.schema, dropped)
@@ -247,16 +259,16 @@ class PostgresStore(Vectors, Closing):
             drop_orphan_vectors(cur, self.schema, self._drop_unheld(cur, held))
         return known
 
-    def _record_status(self, cur: psycopg.Cursor[Any], result: ProcessingResult) -> None:
+    def _status_sql(self, result: ProcessingResult) -> tuple[str, tuple[Any, ...]] | None:
+        """The statement recording the source's status and last-seen time, if the store tracks it."""
         if result.status is ResultStatus.SKIPPED and result.warning_codes != ["W_UNCHANGED"]:
-            return  # a file no processor handles is nothing the store tracks
+            return None  # a file no processor handles is nothing the store tracks
         if result.status is ResultStatus.SKIPPED:  # unchanged: keep its last status, refresh last_seen
-            cur.execute(
-                "UPDATE source_status SET last_seen = %s WHERE source_uri = %s",
-                (time.time(), result.source_uri),
+            return "UPDATE source_status SET last_seen = %s WHERE source_uri = %s", (
+                time.time(),
+                result.source_uri,
             )
-            return
-        cur.execute(
+        return (
             "INSERT INTO source_status VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source_uri) DO UPDATE SET "
             "path = excluded.path, status = excluded.status, error_codes = excluded.error_codes, "
             "last_seen = excluded.last_seen",
@@ -296,26 +308,9 @@ class PostgresStore(Vectors, Closing):
         cur.execute("DELETE FROM documents WHERE ingest_key = ANY(%s)", (gone,))
         return hashes
 
-    def _insert_document(self, cur: psycopg.Cursor[Any], result: ProcessingResult, key: str) -> None:
-        assert result.ingest_key is not None
+    def _insert_content(self, cur: psycopg.Cursor[Any], result: ProcessingResult, key: str) -> None:
+        """A new document's chunks (COPY) and tables, after its row went in."""
         check_table_names(cur, self.tables_schema, result)
-        cur.execute(
-            "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                key,
-                result.ingest_key.content_hash,
-                result.processor,
-                result.processor_version,
-                result.status.value,
-                result.page_count,
-                result.sheet_count,
-                len(result.chunks),
-                len(result.tables),
-                json.dumps(result.metadata),
-                json.dumps([warning.model_dump() for warning in result.warnings]),
-                time.time(),
-            ),
-        )
         seen: set[str] = set()
         with cur.copy(
             "COPY chunks (id, ingest_key, chunk_index, text, token_count, content_type, metadata, "
@@ -344,6 +339,27 @@ class PostgresStore(Vectors, Closing):
                 )
         for table in result.tables:
             insert_table(cur, self.tables_schema, table, key, result)
+
+
+_DOCUMENT_VALUES = ", ".join(["%s"] * 12)
+
+
+def _document_row(result: ProcessingResult, key: str) -> tuple[Any, ...]:
+    assert result.ingest_key is not None
+    return (
+        key,
+        result.ingest_key.content_hash,
+        result.processor,
+        result.processor_version,
+        result.status.value,
+        result.page_count,
+        result.sheet_count,
+        len(result.chunks),
+        len(result.tables),
+        json.dumps(result.metadata),
+        json.dumps([warning.model_dump() for warning in result.warnings]),
+        time.time(),
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -64,4 +64,4 @@ def split_url(url: str) -> tuple[str, PostgresOptions]:
             f"bad PostgreSQL store URL {redact(url)}: {problems}", ErrorCode.E_STORE_URL
         ) from None
     scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
-    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(rest))), options
+    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(rest, quote_via=quote))), options
