@@ -80,11 +80,16 @@ def _labelled_rows(layout: Layout, region: Region) -> list[str] | None:
     if not header:
         return None
     names = column_names(grid, merges, region.top, header, region.left, region.right)
+    named = [name for name in names if name]
+    if len(set(named)) < max(2, len(named) / 2):
+        return None  # a merged banner over the block is a title, not column labels
     lines = ["Columns: " + " | ".join(name or f"column {index + 1}" for index, name in enumerate(names))]
     for row in range(region.top + header, region.bottom + 1):
         cells = _cells(layout, row, region)
         if not cells:
             continue
+        if any(not names[col - region.left] for col, _ in cells[1:]):
+            return None  # values under no label: an outline or free layout, not columns
         parts = []
         for col, value in cells:
             name = names[col - region.left]
