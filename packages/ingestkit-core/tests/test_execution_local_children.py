@@ -102,6 +102,7 @@ def test_a_script_without_a_main_guard_runs_its_documents(tmp_path: Path) -> Non
     assert [line[:2] for line in lines] == [["succeeded", f"doc{i}.iktest"] for i in range(3)]
     assert all(int(line[2]) != pid for line in lines), "documents ran in child processes"
     assert "bootstrapping" not in done.stderr
+    assert "Traceback" not in done.stderr
     assert wait_gone(pid) == []
 
 
@@ -143,3 +144,14 @@ def test_a_replacement_child_never_runs_beside_the_one_it_replaces(case: Case) -
     assert all(result.status is ResultStatus.SUCCEEDED for result in results)
     assert len({result.metadata["pid"] for result in results}) == 3
     assert elapsed >= 3 * 1.5, "two documents ran at once on a one-worker pool"
+
+
+def test_closing_while_a_replacement_child_starts_is_quiet(tmp_path: Path) -> None:
+    # One document per child: each hand-over starts the next child, still starting at close.
+    source = UNGUARDED.replace("workers=2, timeout_s=60", "workers=1, timeout_s=60, max_tasks_per_child=1")
+    assert source != UNGUARDED
+    done, pid = run_script(tmp_path, source)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(done.stdout.splitlines()) == 3
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert wait_gone(pid) == []

@@ -91,6 +91,8 @@ def main(argv: list[str]) -> None:
     channel = Channel.from_fd(fd)
     try:
         serve(channel)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent closed its end (its backend closed, or it died): nothing to report to
     finally:
         channel.close()
 
