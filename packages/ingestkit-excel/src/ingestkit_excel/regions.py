@@ -494,7 +494,7 @@ def _split_stacked(grid: SheetGrid, merges: Merges, region: Region) -> list[Regi
     )
     if key is None or not is_header_row(grid, merges, region.top, region.left, region.right):
         return [region]
-    headers = header_texts(grid, region.top, first_data - 1, region.left, region.right)
+    headers = header_texts(grid, merges, region.top, first_data - 1, region.left, region.right)
     rows = grid.rows
     for row in range(first_data + 1, region.bottom - 1):
         value = rows[row][key]
@@ -509,13 +509,15 @@ def _split_stacked(grid: SheetGrid, merges: Merges, region: Region) -> list[Regi
     return [region]
 
 
-def header_texts(grid: SheetGrid, top: int, bottom: int, left: int, right: int) -> list[set[str]]:
-    """Each column's texts in the header rows top..bottom."""
+def header_texts(
+    grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, right: int
+) -> list[set[str]]:
+    """Each column's texts in the header rows top..bottom (a merged label in every column it spans)."""
     return [
         {
             value.strip()
             for row in range(top, bottom + 1)
-            if isinstance(value := grid.rows[row][col], str) and value
+            if isinstance(value := merges.value(row, col) if merges else grid.rows[row][col], str) and value
         }
         for col in range(left, right + 1)
     ]

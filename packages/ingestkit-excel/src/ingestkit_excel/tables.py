@@ -72,7 +72,7 @@ def build_table(
         series_notes = []
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
-    headers_seen = header_texts(grid, region.top, first - 1, region.left, region.right)
+    headers_seen = header_texts(grid, merges, region.top, first - 1, region.left, region.right)
     rows, numbers, sections = _body(rows, first, headers_seen)
     if sections is not None:
         # Section-label rows ("2019", "Energy Taxes") become a column of the rows under them.
@@ -186,7 +186,7 @@ def _body(
     row's grid index, and the section label of each row (``None`` without sections)."""
     width = len(rows[0]) if rows else 0
     blanks = list(map(list.count, rows, repeat(BLANK)))
-    plain = width - 1 not in blanks and width not in blanks
+    plain = width - 1 not in blanks and width not in blanks and not any(map(_merged_across, rows))
     if plain and (width < 3 or not _repeats_header(rows, headers, width)):
         return rows, list(range(first, first + len(rows))), None
     kept: list[list[Value]] = []
@@ -197,7 +197,7 @@ def _body(
     for index, (row, blank) in enumerate(zip(rows, blanks, strict=True)):
         if blank == width or (type(row[0]) is str and repeats_header(row, headers)):
             continue
-        if blank == width - 1 and _section_label(row[0]):
+        if (blank == width - 1 or _merged_across(row)) and _section_label(row[0]):
             label, found = row[0], True
             continue
         kept.append(row)
@@ -213,6 +213,12 @@ def _repeats_header(rows: list[list[Value]], headers: list[set[str]], width: int
     return bool(firsts) and any(
         type(row[0]) is str and row[0].strip() in firsts and repeats_header(row, headers) for row in rows
     )
+
+
+def _merged_across(row: list[Value]) -> bool:
+    """A label merged across the whole row: the same text in every cell once merges are filled."""
+    first = row[0]
+    return type(first) is str and first != BLANK and row.count(first) == len(row)
 
 
 def _section_label(value: Value) -> bool:
