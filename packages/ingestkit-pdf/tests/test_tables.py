@@ -209,3 +209,22 @@ def test_long_table_left_open_at_the_page_break_is_stitched(tmp_path: Path) -> N
     [table] = result.tables
     assert table.metadata.page_numbers == [1, 2]
     assert table.rows == rows
+
+
+def test_records_stacked_in_one_unruled_row_become_rows(tmp_path: Path) -> None:
+    # A grid with column rules but none between its records (as in the GLPK manuals).
+    document = new_document()
+    rows = [
+        ["Job", "Description", "Time"],
+        ["A\nB\nC\nD", "Excavate\nLay foundation\nRough plumbing\nFrame", "3\n4\n3\n10"],
+    ]
+    stroked_table(new_page(document), 90, rows, widths=[60, 200, 60])
+    result = PDFProcessor().process(save(document, tmp_path / "jobs.pdf"), PDFOptions())
+    [table] = result.tables
+    assert [column.type for column in table.columns] == ["text", "text", "integer"]
+    assert table.rows == [
+        ["A", "Excavate", 3],
+        ["B", "Lay foundation", 4],
+        ["C", "Rough plumbing", 3],
+        ["D", "Frame", 10],
+    ]

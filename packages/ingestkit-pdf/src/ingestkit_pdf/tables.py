@@ -37,6 +37,8 @@ COLUMN_TOLERANCE = 3.0
 MIN_ROWS = 2
 MIN_COLUMNS = 2
 RULE_THICKNESS = 2.0
+MIN_STACKED = 3
+BASELINE_TOLERANCE = 2.0
 WORD_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
 """Ligatures expanded and soft hyphens kept (``join_lines`` mends words broken over lines)."""
 
@@ -82,13 +84,17 @@ def _touches(clip: pymupdf.Rect, rect: pymupdf.Rect) -> bool:
 Word = tuple[float, float, float, float, str, int, int, int]
 
 
-def _cell_text(box: tuple[float, float, float, float] | None, words: Sequence[Word]) -> str:
-    """The words whose centre lies in ``box``, line by line, wrapped lines joined.
+CellLines = list[tuple[float, str]]
+
+
+def _cell_lines(box: tuple[float, float, float, float] | None, words: Sequence[Word]) -> CellLines:
+    """The printed lines in ``box`` (words whose centre lies in it), top to bottom, with
+    their vertical centre.
 
     Built from the page's words rather than ``Table.extract()``, which re-reads
     characters by position and garbles text set with underscores ("IC_LEFT()")."""
     if box is None:
-        return ""
+        return []
     x0, y0, x1, y1 = box
     inside = [
         word for word in words if x0 <= (word[0] + word[2]) / 2 <= x1 and y0 <= (word[1] + word[3]) / 2 <= y1
@@ -99,9 +105,31 @@ def _cell_text(box: tuple[float, float, float, float] | None, words: Sequence[Wo
     ordered = sorted(
         lines.values(), key=lambda line: (round(min(w[1] for w in line)), min(w[0] for w in line))
     )
-    return clean_text(
-        join_lines(" ".join(w[4] for w in sorted(line, key=lambda w: w[7])) for line in ordered)
-    )
+    return [
+        ((line[0][1] + line[0][3]) / 2, " ".join(w[4] for w in sorted(line, key=lambda w: w[7])))
+        for line in ordered
+    ]
+
+
+def _cell_text(lines: CellLines) -> str:
+    return clean_text(join_lines(text for _, text in lines))
+
+
+def _split_stacked(row: list[CellLines]) -> list[list[str]]:
+    """A row holding several records stacked line by line (a grid with no rules between
+    its rows: "A / B / C" beside "3 / 4 / 3"): one row per line when every filled cell has
+    the same number of lines, three or more, on the same baselines. Otherwise one row,
+    each cell's lines joined (a wrapped description)."""
+    filled = [cell for cell in row if cell]
+    counts = {len(cell) for cell in filled}
+    if len(filled) >= MIN_COLUMNS and len(counts) == 1 and min(counts) >= MIN_STACKED:
+        depth = min(counts)
+        aligned = all(
+            abs(cell[k][0] - filled[0][k][0]) <= BASELINE_TOLERANCE for cell in filled for k in range(depth)
+        )
+        if aligned:
+            return [[clean_text(cell[k][1]) if cell else "" for cell in row] for k in range(depth)]
+    return [[_cell_text(cell) for cell in row]]
 
 
 def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
@@ -162,10 +190,18 @@ def _open_ends(paths: Sequence[dict[str, Any]]) -> list[tuple[tuple[float, float
 
 
 def _page_table(table: pymupdf.table.Table, words: Sequence[Word], page: int, index: int) -> PageTable | None:
-    grid = [[_cell_text(cell, words) for cell in row.cells] for row in table.rows]
+    grid = [
+        split
+        for position, row in enumerate(table.rows)
+        for split in (
+            [[_cell_text(_cell_lines(cell, words)) for cell in row.cells]]
+            if position == 0  # a header row may well be set over several lines
+            else _split_stacked([_cell_lines(cell, words) for cell in row.cells])
+        )
+    ]
     header_names: list[str] = []
     if table.header.external:
-        header_names = [_cell_text(cell, words) for cell in table.header.cells]
+        header_names = [_cell_text(_cell_lines(cell, words)) for cell in table.header.cells]
     grid = [row for row in grid if any(row)]
     width = max((len(row) for row in grid), default=0)
     # Columns empty in every row are gaps between rules (a margin bar, a double rule).
