@@ -39,10 +39,10 @@ from ingestkit_core.text import text_hash
 from ingestkit_testkit.postgres import (
     TestServer,
     drop_schema,
-    local_server,
     postgres_or_skip,
     unique_schema,
     with_schema,
+    without_vector_or_skip,
 )
 
 
@@ -569,9 +569,7 @@ def test_filtered_vector_search_reaches_past_the_first_candidates(url: str) -> N
 
 
 def test_without_pgvector_everything_but_vectors_works() -> None:
-    server = local_server()
-    if server is None or server.has_vector:
-        pytest.skip("needs a PostgreSQL without pgvector (the machine's, at 127.0.0.1:5432)")
+    server = without_vector_or_skip()
     schema = unique_schema("novec")
     try:
         with PostgresStore(with_schema(server.url, schema)) as store:

@@ -127,6 +127,19 @@ def postgres_or_skip(*, vector: bool = False) -> TestServer:
     return server
 
 
+def without_vector_or_skip() -> TestServer:
+    """A server without pgvector (the machine's at 127.0.0.1:5432), to prove the store works without it."""
+    server = local_server()
+    if server is None:
+        _skip_or_fail(f"no PostgreSQL without pgvector: nothing answers at {LOCAL_POSTGRES_URL}")
+        raise AssertionError("unreachable")
+    if server.has_vector:
+        import pytest
+
+        pytest.skip(f"{server.label} has pgvector: no server here lacks it")
+    return server
+
+
 def unique_schema(label: str = "t") -> str:
     return f"ikt_{label}_{uuid.uuid4().hex[:10]}"
 
