@@ -340,3 +340,15 @@ def test_statistics_office_series_header_of_ten_rows(tmp_path: Path) -> None:
     assert "Unit: Number (every series)" in table.notes
     schema = next(c for c in result.chunks if c.metadata.content_type is ContentType.SCHEMA)
     assert "Frequency: Quarter" in schema.text
+
+
+def test_a_labelled_block_further_right_under_a_table_is_its_own_table(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["Data", "Input", "Sum", "Product"]]
+    rows += [[float(i), float(i + 1), float(2 * i + 1), float(i * (i + 1))] for i in range(5)]
+    rows += [[None, None, "Reference"]]
+    rows += [[None, None, float(2 * i + 1), float(i * (i + 1))] for i in range(5)]
+    result = run(_book(tmp_path / "shifted.xlsx", rows))
+    regions = [table.metadata.region for table in result.tables]
+    assert regions == ["A1:D6", "C8:D12"]
+    reference = next(c for c in result.chunks if "Reference" in c.text)
+    assert reference.metadata.table_name == "Data C8:D12"

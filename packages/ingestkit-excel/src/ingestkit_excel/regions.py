@@ -247,7 +247,8 @@ def _refine(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
         if bottom != region.bottom:
             peeled.append(f"sheet rows {_rows(grid, bottom + 1, region.bottom)} peeled below as notes")
         body.notes.extend(peeled)
-    pieces.extend(_split_stacked(grid, merges, body))
+    for piece in _split_stacked(grid, merges, body):
+        pieces.extend(_split_shifted(grid, merges, piece))
     return pieces
 
 
@@ -389,10 +390,9 @@ def _join(grid: SheetGrid, merges: Merges, regions: list[Region]) -> list[Region
                 break
             if not (current.left <= candidate.left and candidate.right <= current.right):
                 break
-            # A narrower block joins only from the table's first column (a row whose
-            # other cells are empty), never as a stray cell somewhere under it.
-            narrow = candidate.width * 2 < current.width
-            if (narrow and candidate.left != current.left) or is_header_row(
+            # A block joins only from the table's first column: a block (or a stray cell)
+            # starting further right is something else laid out under it.
+            if candidate.left != current.left or is_header_row(
                 grid, merges, candidate.top, candidate.left, candidate.right
             ):
                 break
@@ -452,9 +452,9 @@ def _compatible(mine: list[str | None], theirs: list[str | None]) -> bool:
     both = [(a, b) for a, b in zip(mine, theirs, strict=True) if a is not None and b is not None]
     if not both:
         return not any(mine)  # a header-only block takes any data below it
-    agree = sum(a == b for a, b in both)
-    typed = sum(a != "text" for a, _ in both)
-    return agree == len(both) or (typed and agree >= 0.8 * len(both))  # type: ignore[return-value]
+    # Every column holding values on both sides keeps its kind: a label column over a
+    # number column is another block ("Difference" rows under a table of numbers).
+    return all(a == b for a, b in both)
 
 
 def _note_like(text: str) -> bool:
@@ -470,6 +470,36 @@ def _sentence_like(text: str) -> bool:
 
 def _text_region(row: int, region: Region, kind: RegionKind, reason: str) -> Region:
     return Region(row, region.left, row, region.right, kind, 0.8, [reason])
+
+
+def _leftmost(grid: SheetGrid, row: int, left: int, right: int) -> int | None:
+    cells = grid.rows[row]
+    return next((col for col in range(left, right + 1) if cells[col] != BLANK), None)
+
+
+def _split_shifted(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
+    """A labelled block under another without a blank row: a one-cell text row after which
+    the rows start in a column further right than the rows above it ("Reference" over a
+    second grid two columns in). The label becomes the lower block's title."""
+    if region.height < 5 or region.width < 3:
+        return [region]
+    rows = grid.rows
+    starts = [_leftmost(grid, row, region.left, region.right) for row in range(region.top, region.bottom + 1)]
+    for row in range(region.top + 2, region.bottom - 1):
+        cols = _anchors(grid, merges, row, region.left, region.right)
+        if len(cols) != 1 or not isinstance(rows[row][cols[0]], str):
+            continue
+        above = [start for start in starts[row - region.top - 2 : row - region.top] if start is not None]
+        below = [start for start in starts[row - region.top + 1 : row - region.top + 3] if start is not None]
+        if above and below and min(below) > max(above) and min(below) >= cols[0]:
+            upper = Region(region.top, region.left, row - 1, region.right)
+            label = Region(row, region.left, row, region.right, RegionKind.TITLE, 0.7)
+            label.reasons.append("one text cell above a block that starts further right")
+            lower = Region(row + 1, region.left, region.bottom, region.right)
+            _trim_columns(grid, merges, upper)
+            _trim_columns(grid, merges, lower)
+            return [upper, label, *_split_shifted(grid, merges, lower)]
+    return [region]
 
 
 def _split_stacked(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
