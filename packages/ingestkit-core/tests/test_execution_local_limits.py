@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ingestkit_core import ErrorCode, LocalExecutionBackend, LocalExecutionOptions, ResultStatus
-from ingestkit_testkit import LOCAL_STRATEGIES, TestkitOptions, make_backend
+from ingestkit_testkit import LOCAL_STRATEGIES, TestkitOptions, make_backend, write_case
 
 Case = Callable[..., Path]
 OPTIONS = TestkitOptions()
@@ -66,3 +67,21 @@ def test_a_memory_cap_from_the_options_kills_the_hog_and_none_disables_it(case: 
         uncapped = backend.get_result(backend.submit(quick, OPTIONS), timeout=60)
     # The same kind of document without a cap runs until its time limit stops it.
     assert uncapped.error_codes == [ErrorCode.E_EXECUTION_TIMEOUT]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes as a name")
+def test_a_file_name_that_is_not_utf8_gives_the_same_result_on_every_strategy(tmp_path: Path) -> None:
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.iktest"))
+    write_case(path, "ok", text="# Menu\n\nA name in Latin-1.")
+    results = {}
+    for strategy in LOCAL_STRATEGIES:
+        with make_backend(strategy, workers=1, timeout_s=60) as backend:
+            results[strategy] = backend.get_result(backend.submit(path, OPTIONS), timeout=60)
+    for strategy, result in results.items():
+        assert result.status is ResultStatus.SUCCEEDED, (strategy, result.errors)
+        assert result.path == str(path), strategy
+    dumped = {
+        strategy: result.model_dump(mode="json", exclude={"timings", "metadata"})
+        for strategy, result in results.items()
+    }
+    assert dumped["process"] == dumped["inline"] == dumped["thread"]

@@ -1,4 +1,4 @@
-"""Length-prefixed frames over a socket: how the process pool and its children talk.
+"""Length-prefixed frames over a socket: how the process pool and its children talk, and how results travel.
 
 A child gets its end of a ``socketpair`` as an inherited file descriptor, so the
 protocol needs nothing from ``multiprocessing`` and never touches stdin or stdout
@@ -7,8 +7,11 @@ protocol needs nothing from ``multiprocessing`` and never touches stdin or stdou
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
+
+from ingestkit_core.models import ProcessingResult
 
 _HEADER = struct.Struct("!Q")
 _COPY_BELOW = 1 << 20
@@ -56,3 +59,25 @@ class Channel:
 
     def close(self) -> None:
         self._sock.close()
+
+
+def encode_result(result: ProcessingResult) -> bytes:
+    """The result as JSON, losslessly, never fatal to the child.
+
+    Lone surrogates (a file name that is not UTF-8, text from a broken font map) cannot
+    be encoded as UTF-8; they travel as ``\\udcXX`` escapes instead, so the parent gets
+    the same result an inline run gives (see :func:`decode_result`).
+    """
+    try:
+        return result.model_dump_json().encode()
+    except ValueError:
+        return json.dumps(result.model_dump(mode="json"), ensure_ascii=True).encode()
+
+
+def decode_result(data: bytes) -> ProcessingResult:
+    """A result from :func:`encode_result`."""
+    try:
+        return ProcessingResult.model_validate_json(data)
+    except ValueError:
+        # pydantic's JSON parser refuses lone-surrogate escapes; the standard one keeps them.
+        return ProcessingResult.model_validate(json.loads(data))

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import signal
 import sys
 
 from ingestkit_core.execution.job import Job, run_job
-from ingestkit_core.execution.local.channel import Channel
-from ingestkit_core.models import ProcessingResult
+from ingestkit_core.execution.local.channel import Channel, encode_result
 from ingestkit_core.registry import get_processor
-
-logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 
@@ -54,16 +50,6 @@ def _set_up(setup: dict[str, object]) -> None:
             get_processor(str(name))
 
 
-def encode(result: ProcessingResult) -> bytes:
-    """The result as JSON; text that is not valid Unicode is replaced, never fatal to the child."""
-    try:
-        return result.model_dump_json().encode()
-    except ValueError:
-        logger.warning("job result for %s holds text that is not valid Unicode: replaced", result.path)
-        text = json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
-        return text.encode("utf-8", "replace")
-
-
 def serve(channel: Channel) -> None:
     try:
         _set_up(json.loads(channel.recv()))
@@ -80,7 +66,7 @@ def serve(channel: Channel) -> None:
             return
         if not data:
             return
-        channel.send(encode(run_job(Job.model_validate_json(data))))
+        channel.send(encode_result(run_job(Job.model_validate_json(data))))
 
 
 def main(argv: list[str]) -> None:

@@ -39,10 +39,9 @@ from multiprocessing.connection import wait
 from ingestkit_core.errors import ErrorCode
 from ingestkit_core.execution.base import JobState
 from ingestkit_core.execution.job import Job
-from ingestkit_core.execution.local.channel import Channel
+from ingestkit_core.execution.local.channel import Channel, decode_result
 from ingestkit_core.execution.local.runner import QueuedRunner
 from ingestkit_core.execution.local.table import JobRecord, JobTable
-from ingestkit_core.models import ProcessingResult
 from ingestkit_core.registry import is_discoverable
 
 logger = logging.getLogger(__name__)
@@ -343,7 +342,7 @@ class ProcessPool(QueuedRunner):
     def _collect(self, child: _Child, data: bytes) -> None:
         assert child.record is not None
         try:
-            result = ProcessingResult.model_validate_json(data)
+            result = decode_result(data)
         except ValueError as exc:
             self._lost(child, f"sent a result that cannot be read ({exc})")
             return
