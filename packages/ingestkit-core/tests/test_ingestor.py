@@ -24,7 +24,7 @@ def test_batch_routes_skips_unhandled_and_keeps_input_order(case: Case, tmp_path
     other = tmp_path / "notes.unknown"
     other.write_text("plain text")
     seen: list[str] = []
-    with LocalExecutionBackend(strategy="thread", max_workers=2) as backend:
+    with LocalExecutionBackend(strategy="thread", workers=2) as backend:
         ingestor = Ingestor([Router(TestkitOptions())], execution=backend)
         results = ingestor.run([other, bad, good], on_result=lambda r: seen.append(r.path))
     assert [r.path for r in results] == [str(other), str(bad), str(good)]

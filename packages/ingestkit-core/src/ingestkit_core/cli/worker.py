@@ -38,6 +38,7 @@ GRACE = Flag("--shutdown-grace", "worker.shutdown_grace_s")
 MAX_TIMEOUT = Flag("--max-timeout", "worker.max_timeout_s")
 ALLOW_PATH = Flag("--allow-path", "worker.allow_paths")
 SCRATCH = Flag("--scratch-dir", "worker.scratch_dir")
+TEST_PROCESSORS = Flag("--include-test-processors", "worker.include_test_processors")
 
 
 @app.command()
@@ -52,6 +53,7 @@ def worker(
     max_timeout: Annotated[float | None, MAX_TIMEOUT.option(min=0.001)] = None,
     allow_path: Annotated[list[Path] | None, ALLOW_PATH.option()] = None,
     scratch_dir: Annotated[Path | None, SCRATCH.option(file_okay=False)] = None,
+    include_test_processors: Annotated[bool, TEST_PROCESSORS.option()] = False,
     config_file: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Log errors only.")] = False,
 ) -> None:
@@ -74,6 +76,7 @@ def worker(
             MAX_TIMEOUT: max_timeout,
             ALLOW_PATH: [str(path) for path in allow_path] if allow_path else None,
             SCRATCH: str(scratch_dir) if scratch_dir else None,
+            TEST_PROCESSORS: include_test_processors or None,
         },
     )
     try:
@@ -89,7 +92,11 @@ def worker(
     except IngestkitError as exc:
         fail_usage(str(exc))
     running.install_signal_handlers()
-    running.run()
+    try:
+        running.run()
+    except IngestkitError as exc:  # Redis stayed away past reconnect_s: coded, not a traceback
+        err.print(f"[red]{exc.code}[/red] {exc.message}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 queue_app = typer.Typer(
