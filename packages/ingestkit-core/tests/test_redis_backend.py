@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from ingestkit_core.execution.redis import Broker, RedisExecutionBackend, RedisE
 from ingestkit_core.execution.redis.keys import redact
 from ingestkit_core.models import ProcessingResult
 from ingestkit_testkit import TestkitOptions
-from ingestkit_testkit.fleet import WorkerFleet, purge_prefix, unique_prefix
+from ingestkit_testkit.fleet import PrivateRedis, WorkerFleet, purge_prefix, unique_prefix
 
 OPTIONS = TestkitOptions()
 TEXT = (
@@ -115,24 +117,30 @@ def test_expired_inline_content_fails_with_file_not_found(
     assert "no longer in Redis" in result.errors[0].message
 
 
-def test_waiting_blocks_without_polling_and_times_out(
-    client: Callable[..., RedisExecutionBackend], case: Case, redis_url: str
-) -> None:
-    backend = client()
-    job_id = backend.submit(case("waits", "ok"), OPTIONS)  # no worker: stays queued
-    assert backend.status(job_id).state is JobState.QUEUED
-    server = redis.Redis.from_url(redis_url)
+def test_waiting_blocks_without_polling_and_times_out(case: Case, tmp_path: Path) -> None:
+    # A server of its own: the command count of the shared one includes everyone else's.
+    if shutil.which("redis-server") is None:
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs {reason}")
+        pytest.skip(reason)
+    with PrivateRedis(tmp_path, persistent=False) as private:
+        backend = RedisExecutionBackend(url=private.url, prefix="ikt-polling")
+        job_id = backend.submit(case("waits", "ok"), OPTIONS)  # no worker: stays queued
+        assert backend.status(job_id).state is JobState.QUEUED
+        server = redis.Redis.from_url(private.url)
 
-    def calls() -> int:
-        return sum(int(stats["calls"]) for stats in server.info("commandstats").values())
+        def calls() -> int:
+            return sum(int(stats["calls"]) for stats in server.info("commandstats").values())
 
-    before = calls()
-    started = time.monotonic()
-    with pytest.raises(ExecutionError) as raised:
-        backend.get_result(job_id, timeout=2.0)
-    waited = time.monotonic() - started
-    commands = calls() - before - 1  # the INFO call itself
-    server.close()
+        before = calls()
+        started = time.monotonic()
+        with pytest.raises(ExecutionError) as raised:
+            backend.get_result(job_id, timeout=2.0)
+        waited = time.monotonic() - started
+        commands = calls() - before - 1  # the INFO call itself
+        server.close()
+        backend.close()
     assert raised.value.code is ErrorCode.E_EXECUTION_WAIT_TIMEOUT
     assert 1.9 <= waited < 4
     assert commands <= 6, f"{commands} Redis commands in a 2 s wait: that is polling"
