@@ -484,18 +484,26 @@ def _split_shifted(grid: SheetGrid, merges: Merges, region: Region) -> list[Regi
     if region.height < 5 or region.width < 3:
         return [region]
     rows = grid.rows
-    starts = [_leftmost(grid, row, region.left, region.right) for row in range(region.top, region.bottom + 1)]
-    for row in range(region.top + 2, region.bottom - 1):
-        cols = _anchors(grid, merges, row, region.left, region.right)
+    top, bottom, left, right = region.top, region.bottom, region.left, region.right
+    # One-cell rows first, counted at C speed (this runs over every row of large tables).
+    if left == 0 and right == grid.width - 1:
+        blanks = list(map(list.count, rows[top : bottom + 1], repeat(BLANK)))
+    else:
+        blanks = [rows[row][left : right + 1].count(BLANK) for row in range(top, bottom + 1)]
+    single = region.width - 1
+    for row in range(top + 2, bottom - 1):
+        if blanks[row - top] != single and not merges:
+            continue
+        cols = _anchors(grid, merges, row, left, right)
         if len(cols) != 1 or not isinstance(rows[row][cols[0]], str):
             continue
-        above = [start for start in starts[row - region.top - 2 : row - region.top] if start is not None]
-        below = [start for start in starts[row - region.top + 1 : row - region.top + 3] if start is not None]
+        above = [start for r in (row - 2, row - 1) if (start := _leftmost(grid, r, left, right)) is not None]
+        below = [start for r in (row + 1, row + 2) if (start := _leftmost(grid, r, left, right)) is not None]
         if above and below and min(below) > max(above) and min(below) >= cols[0]:
-            upper = Region(region.top, region.left, row - 1, region.right)
-            label = Region(row, region.left, row, region.right, RegionKind.TITLE, 0.7)
+            upper = Region(top, left, row - 1, right)
+            label = Region(row, left, row, right, RegionKind.TITLE, 0.7)
             label.reasons.append("one text cell above a block that starts further right")
-            lower = Region(row + 1, region.left, region.bottom, region.right)
+            lower = Region(row + 1, left, bottom, right)
             _trim_columns(grid, merges, upper)
             _trim_columns(grid, merges, lower)
             return [upper, label, *_split_shifted(grid, merges, lower)]

@@ -73,7 +73,7 @@ def build_table(
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
     headers_seen = header_texts(grid, merges, region.top, first - 1, region.left, region.right)
-    rows, numbers, sections = _body(rows, first, headers_seen)
+    rows, numbers, sections = _body(rows, first, headers_seen, merged=bool(merges))
     if sections is not None:
         # Section-label rows ("2019", "Energy Taxes") become a column of the rows under them.
         headers = [*headers, SECTION_COLUMN]
@@ -180,13 +180,15 @@ def _series_header(layout: Layout, region: Region) -> tuple[list[str], list[str]
 
 
 def _body(
-    rows: list[list[Value]], first: int, headers: list[set[str]]
+    rows: list[list[Value]], first: int, headers: list[set[str]], *, merged: bool
 ) -> tuple[list[list[Value]], list[int], list[Value] | None]:
     """Data rows without blank rows, section-label rows and repeated header rows, each
     row's grid index, and the section label of each row (``None`` without sections)."""
     width = len(rows[0]) if rows else 0
     blanks = list(map(list.count, rows, repeat(BLANK)))
-    plain = width - 1 not in blanks and width not in blanks and not any(map(_merged_across, rows))
+    # A label merged across a row can only be there when the sheet has merges.
+    across = merged and any(map(_merged_across, rows))
+    plain = width - 1 not in blanks and width not in blanks and not across
     if plain and (width < 3 or not _repeats_header(rows, headers, width)):
         return rows, list(range(first, first + len(rows))), None
     kept: list[list[Value]] = []
@@ -197,7 +199,7 @@ def _body(
     for index, (row, blank) in enumerate(zip(rows, blanks, strict=True)):
         if blank == width or (type(row[0]) is str and repeats_header(row, headers)):
             continue
-        if (blank == width - 1 or _merged_across(row)) and _section_label(row[0]):
+        if (blank == width - 1 or (merged and _merged_across(row))) and _section_label(row[0]):
             label, found = row[0], True
             continue
         kept.append(row)
