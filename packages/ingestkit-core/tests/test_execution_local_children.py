@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -155,3 +157,16 @@ def test_closing_while_a_replacement_child_starts_is_quiet(tmp_path: Path) -> No
     assert len(done.stdout.splitlines()) == 3
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert wait_gone(pid) == []
+
+
+def test_a_child_that_dies_while_idle_costs_no_document(case: Case) -> None:
+    with make_backend("process", workers=1, timeout_s=60) as backend:
+        first = backend.get_result(backend.submit(case("first", "ok", text="First."), OPTIONS), 60)
+        os.kill(first.metadata["pid"], signal.SIGKILL)  # as the OOM killer would
+        # The pool notices at once and reaps the child; only then is the next job submitted.
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{first.metadata['pid']}").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        second = backend.get_result(backend.submit(case("second", "ok", text="Second."), OPTIONS), 60)
+    assert second.status is ResultStatus.SUCCEEDED, second.errors
+    assert second.metadata["pid"] != first.metadata["pid"]

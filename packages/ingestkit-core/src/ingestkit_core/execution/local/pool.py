@@ -229,10 +229,6 @@ class ProcessPool(QueuedRunner):
     def _busy(self) -> list[_Child]:
         return [child for child in self._children if child.record is not None]
 
-    def _watched(self) -> list[_Child]:
-        """Children with a job, and children still starting (a spare has no job yet)."""
-        return [child for child in self._children if child.record is not None or not child.ready]
-
     def _spawn(self, record: JobRecord | None) -> None:
         self._spawned += 1
         try:
@@ -272,7 +268,12 @@ class ProcessPool(QueuedRunner):
         try:
             child.channel.send(data)
         except OSError:
-            self._lost(child, "could not receive its job")
+            if child.jobs_done:  # it died idle, before its death was noticed: the job is not to blame
+                child.record = None
+                self._lost(child, "died while idle")
+                self._spawn(record)
+            else:
+                self._lost(child, "could not receive its job")
             return
         record.started_at = time.monotonic()
         if self._replacement_due(child):
@@ -293,7 +294,7 @@ class ProcessPool(QueuedRunner):
     def _next_timeout(self) -> float | None:
         now = time.monotonic()
         deadlines = []
-        for child in self._watched():
+        for child in self._children:
             if not child.ready:
                 deadlines.append(child.spawned_at + START_TIMEOUT_S)
             elif child.record is not None and child.record.deadline is not None:
@@ -306,7 +307,8 @@ class ProcessPool(QueuedRunner):
         return timeout
 
     def _wait_and_collect(self) -> None:
-        children = self._watched()
+        # Idle children too: one that dies between jobs is dropped, not handed a job.
+        children = list(self._children)
         watched: list[object] = [self._wake_reader]
         for child in children:
             watched += child.watched()
@@ -328,7 +330,10 @@ class ProcessPool(QueuedRunner):
             self._died(child)
             return
         if child.ready:
-            self._collect(child, data)
+            if child.record is None:
+                self._lost(child, "sent data while idle")
+            else:
+                self._collect(child, data)
             return
         hello = json.loads(data)
         if "error" in hello:  # the child's own start-up failed
@@ -367,7 +372,7 @@ class ProcessPool(QueuedRunner):
         child.kill()
         record, child.record = child.record, None
         if record is None:
-            logger.warning("spare worker process %s", how)
+            logger.warning("idle worker process %s", how)
             return
         job = record.job
         logger.warning("job %s %s: worker process %s", job.id, job.path, how)
@@ -398,7 +403,7 @@ class ProcessPool(QueuedRunner):
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
-        for child in self._watched():
+        for child in list(self._children):
             record = child.record
             if not child.ready and now >= child.spawned_at + START_TIMEOUT_S:
                 self._lost(child, f"did not start within {START_TIMEOUT_S:g}s")
