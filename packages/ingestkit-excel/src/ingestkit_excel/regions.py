@@ -3,11 +3,22 @@
 A sheet is cut into regions recursively (an XY cut): at runs of blank rows, then at
 blank columns inside each band, until no blank row or column crosses a region.
 Merged cells count as filled, so a merged block holds together what it spans. Each
-region is then refined by type transitions — a one-cell title row above a table, a
-one-cell note below it, or a fresh header row after typed data (two tables stacked
-without a gap) — and classified:
+region is then refined the way people lay sheets out:
 
-- ``table``: a header row over rows whose columns keep one type → an SQL table;
+- stacked title lines, full-width merged banners and label/value metadata lines above
+  a wider block are peeled off as titles and forms; notes, footnotes and legend lines
+  (``s: | Suppressed``) below it as notes;
+- a fresh header row after typed data starts a new table (two tables stacked without
+  a gap), a header printed again above each group does not; a one-cell label over a
+  block that starts further right starts a new, labelled one;
+- parts of one table split by blank rows or by a section-label row are joined again,
+  when they sit in its columns, from its first column, with the same kinds of values.
+
+Each region is then classified:
+
+- ``table``: a header row (or a units row, several grouped rows, or a statistics
+  office's series header) over rows whose columns keep one type → an SQL table; a
+  headerless grid of typed values is one too;
 - ``checklist``: items with a column of check marks (✓, x, yes/no, done) and section rows;
 - ``matrix``: labels down the left and across the top, marks or blanks inside;
 - ``form``: label/value pairs in two columns;
