@@ -252,6 +252,43 @@ def test_processes_writing_at_once_leave_no_duplicates_orphans_or_deadlocks(
     assert orphans(store) == 0
 
 
+def test_sources_reserving_one_stem_at_once_get_distinct_suffixes(store: PostgresStore) -> None:
+    gate = threading.Barrier(6)
+
+    def reserve(folder: int) -> str:
+        gate.wait()
+        return store.reserve_table_suffix(f"file:///kb/{folder}/roster.xlsx", f"content-{folder}", "roster")
+
+    with ThreadPoolExecutor(6) as pool:
+        suffixes = list(pool.map(reserve, range(6)))
+    assert sorted(suffixes) == sorted(["", "_2", "_3", "_4", "_5", "_6"])
+
+
+def test_vectors_put_while_their_chunks_go_never_outlive_them(url: str) -> None:
+    postgres_or_skip(vector=True)
+    with PostgresStore(url) as store:
+        store.add_space("s3", space(3), {"embedder": "testkit"})
+        texts = [f"Clause {n} of the leave policy." for n in range(20)]
+        doc = result("/kb/leave.pdf", "leave", texts)
+        vectors = {text_hash(text): [1.0, n, 0.0] for n, text in enumerate(texts)}
+        done = threading.Event()
+
+        def churn() -> None:
+            for _ in range(15):
+                store.write(doc.model_copy(deep=True))
+                store.remove([doc.source_uri])
+            done.set()
+
+        churner = threading.Thread(target=churn)
+        churner.start()
+        put = 0
+        while not done.is_set():
+            put += store.put_vectors("s3", vectors)
+        churner.join()
+        assert put > 0, "some vectors went in while the document was there"
+        assert store.query("SELECT count(*) FROM vectors") == [(0,)], "every vector went with its chunks"
+
+
 def test_a_reader_never_sees_a_half_replaced_document(store: PostgresStore) -> None:
     """Each replacement is one transaction: a reader sees the old chunks or the new ones, never a mix."""
     versions = {
