@@ -25,7 +25,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Linux: the kernel kills this child when its parent dies, even mid-document."""
+    """Linux: the kernel kills this child when its parent dies, even mid-document.
+
+    Strictly, when the thread that started it ends: the pool's supervisor thread, which
+    lives as long as the pool (so closing the pool also ends any child it left behind).
+    """
     if sys.platform != "linux":
         return
     import ctypes
