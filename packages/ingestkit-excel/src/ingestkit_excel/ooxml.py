@@ -22,7 +22,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,8 @@ dense reader allocate billions of cells. Scanning costs about 30 ms per MiB, so
 larger parts (tens of thousands of real cells) are trusted to their dimension.
 """
 SCAN_CHUNK = 1 << 20
+SMALL_PART = 256 << 10
+"""Sheet parts up to this size (inflated) are read whole once and kept while the workbook is open."""
 HEAD_BYTES = 64 << 10
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -140,6 +142,8 @@ class Package:
     archive: zipfile.ZipFile
     parts: dict[str, str] = field(default_factory=dict)
     declared: dict[str, Extent | None] = field(default_factory=dict)
+    small: dict[str, bytes] = field(default_factory=dict)
+    """Small sheet parts, inflated once for every scan of them."""
 
     @classmethod
     def open(cls, path: Path) -> Package:
@@ -189,6 +193,17 @@ class Package:
 
     def close(self) -> None:
         self.archive.close()
+        self.small.clear()
+
+    def _pieces(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """The part's XML in pieces ending after a ``</row>``; a small part whole, read once."""
+        if info.file_size > SMALL_PART:
+            yield from _stream_rows(self.archive, info)
+            return
+        data = self.small.get(info.filename)
+        if data is None:
+            data = self.small[info.filename] = self.archive.read(info)
+        yield data
 
     def extent(self, sheet: str) -> Extent | None:
         """How far ``sheet`` extends; ``None`` when the package has no such worksheet part."""
@@ -204,8 +219,8 @@ class Package:
         if declared is not None and (info.file_size > FULL_SCAN_BYTES or declared.cells <= SMALL_DECLARED):
             # A plausible dimension is trusted unless a cell lies past it, which a scan
             # for longer references finds at little more than the cost of inflating.
-            return _beyond(archive, info, declared)
-        scanned = _scan_extent(archive, info)
+            return _beyond(self._pieces(info), declared)
+        scanned = _scan_extent(self._pieces(info))
         if declared is not None:
             scanned.rows_declared = declared.last_row
         return scanned
@@ -217,9 +232,13 @@ class Package:
         found = None
         if part is not None:
             try:
-                found = _declared(self.archive, self.archive.getinfo(part))
+                info = self.archive.getinfo(part)
             except KeyError:
-                found = None
+                info = None
+            if info is not None:
+                small = info.file_size <= SMALL_PART
+                head = next(self._pieces(info), b"")[:HEAD_BYTES] if small else _read_head(self.archive, info)
+                found = _declared(head)
         self.declared[sheet] = found
         return found
 
@@ -230,7 +249,7 @@ class Package:
             return []
         found: list[FormulaCell] = []
         shared: dict[bytes, _Shared] = {}
-        for body in _stream_rows(self.archive, self.archive.getinfo(part)):
+        for body in self._pieces(self.archive.getinfo(part)):
             if not _has_formula(body):
                 continue
             for match in _FORMULA_CELL.finditer(body):
@@ -246,8 +265,8 @@ def _read_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return head
 
 
-def _declared(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent | None:
-    match = _DIMENSION.search(_read_head(archive, info))
+def _declared(head: bytes) -> Extent | None:
+    match = _DIMENSION.search(head)
     if match is None:
         return None
     last_col = match.group(3) or match.group(1)
@@ -291,10 +310,10 @@ def _stream_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[by
         yield tail
 
 
-def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
+def _scan_extent(pieces: Iterable[bytes]) -> Extent:
     last_row = rows = last_col = 0
     referenced = formulas = False
-    for body in _stream_rows(archive, info):
+    for body in pieces:
         formulas = formulas or _has_formula(body)
         rows += body.count(b"<row ") + body.count(b"<row>")
         refs = [ref for ref in _CELL_REF.findall(body) if not ref[2]]
@@ -314,7 +333,7 @@ def _scan_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Extent:
     return Extent(last_row, last_col, scanned=True, formulas=formulas)
 
 
-def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -> Extent:
+def _beyond(pieces: Iterable[bytes], declared: Extent) -> Extent:
     """The declared extent, or the real one when a cell with content lies past it.
 
     Only references with more column letters or more row digits than the declared
@@ -331,7 +350,7 @@ def _beyond(archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: Extent) -
     taller = rb"([A-Z]{1,3})([0-9]{%d,7})" % (digits + 1) if digits < 7 else rb"(\b\B)()"
     pattern = re.compile(rb' r="(?:' + wider + rb"|" + taller + rb')"')
     last_row, last_col = declared.last_row, declared.last_col
-    for body in _stream_rows(archive, info):
+    for body in pieces:
         for match in pattern.finditer(body):
             close = body.find(b">", match.end())
             if close > 0 and body[close - 1 : close] == b"/":
