@@ -27,8 +27,8 @@ from ingestkit_pdf._pymupdf import pymupdf
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus" / "pdf"
-MAX_LEVEL = 3
-"""Outline levels compared: deeper entries (paragraph headings) are often run-in text."""
+MAX_LEVEL = 6
+"""Outline levels compared (and heading-path depth kept): all of them."""
 
 _NUMBER = re.compile(r"^\s*(?:(?:chapter|appendix|section)\s+)?(?:[A-Z]|\d+)?(?:\.\d+)*\.?\s+", re.IGNORECASE)
 _WORD = re.compile(r"[\W_]+")

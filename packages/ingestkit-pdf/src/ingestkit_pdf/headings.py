@@ -229,6 +229,7 @@ def _from_fonts(pages: Sequence[list[Line]]) -> None:
     candidates: dict[tuple[float, bool], list[Line]] = {}
     total = 0
     for lines in pages:
+        _join_pieces(lines, body)
         region_sizes: dict[tuple[int, float], int] = {}
         for line in lines:
             if line.role == Role.BODY:
@@ -239,7 +240,7 @@ def _from_fonts(pages: Sequence[list[Line]]) -> None:
                 continue
             if region_sizes[(line.block, line.size)] > MAX_REGION_LINES:
                 continue  # a paragraph set large (a quote, a cover blurb), not a heading
-            following = lines[index + 1] if index + 1 < len(lines) else None
+            following = next((other for other in lines[index + 1 :] if other.role == Role.BODY), None)
             if (
                 following is not None
                 and following.block == line.block
@@ -266,6 +267,32 @@ def _from_fonts(pages: Sequence[list[Line]]) -> None:
     for level, style in enumerate(styles[:MAX_LEVELS], start=1):
         for line in candidates[style]:
             line.role, line.level = Role.HEADING, level
+
+
+def _join_pieces(lines: list[Line], body: float) -> None:
+    """Join a title printed in pieces on one baseline (each word its own text block, as
+    some generators set function names), and a section number with its title, into the
+    first piece, so the title is judged whole ("2.3.1 glp_create_prob" starts with a number)."""
+    styled = [
+        line
+        for line in lines
+        if line.role == Role.BODY and (line.bold or line.size >= body + SIZE_STEP) and line.text.strip()
+    ]
+    styled.sort(key=lambda line: (round(line.center_y / BASELINE_STEP), line.x0))
+    head: Line | None = None
+    for line in styled:
+        if (
+            head is not None
+            and (line.block != head.block or BARE_NUMBER.match(head.text))
+            and abs(line.center_y - head.center_y) <= BASELINE_STEP / 2
+            and (line.size, line.bold) == (head.size, head.bold)
+            and 0 <= line.x0 - head.x1 <= MAX_PIECE_GAP * max(head.size, 1.0)
+        ):
+            head.text = f"{head.text} {line.text}"
+            head.x1 = line.x1
+            line.role = Role.ABSORBED
+            continue
+        head = line
 
 
 def _looks_like_heading(line: Line, body: float) -> bool:
