@@ -280,6 +280,7 @@ class RedisExecutionBackend(Closing):
         with self._lock:
             unfinished = sorted(self._unfinished)
             self._unfinished.clear()
+            self._paths.clear()
         if self.options.cancel_on_close and unfinished and not self._unavailable:
             try:
                 rows = self.broker.job_fields(unfinished, "state", "path", "processor")

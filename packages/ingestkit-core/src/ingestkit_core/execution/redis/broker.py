@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import redis
@@ -51,6 +51,11 @@ logger = logging.getLogger(__name__)
 
 class Broker(Connection):
     """The job-state transitions, for clients, workers and operators, under one key prefix."""
+
+    def create_groups(self, processors: Iterable[str]) -> None:
+        """The workers' consumer group on each processor's queue (made if missing)."""
+        names = list(processors)
+        self._run(lambda: self.ensure_groups(names), "create groups")
 
     # Submitting.
 

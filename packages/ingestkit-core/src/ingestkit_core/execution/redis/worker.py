@@ -70,11 +70,11 @@ class Worker:
         self.slots = self.options.slots
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.beat_s = min(1.0, self.redis.lease_s / 4)
+        self.broker = Broker.connect(self.redis)  # first: nothing to clean up when Redis is not there
         if self.options.scratch_dir is not None:
             self.options.scratch_dir.mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="ingestkit-worker-", dir=self.options.scratch_dir))
         self.intake = Intake(self.options, self.processors, processor_options or {}, self._scratch)
-        self.broker = Broker.connect(self.redis)
         self.queues = [self.broker.keys.queue(name) for name in self.processors]
         self._lock = threading.Lock()
         self._running: dict[str, Run] = {}
@@ -126,7 +126,7 @@ class Worker:
     def run(self) -> None:
         """Serve until stopped; raises ``ExecutionError`` when Redis stays away past ``reconnect_s``."""
         try:
-            self.broker.ensure_groups(self.processors)
+            self.broker.create_groups(self.processors)
             self._beat()
             self._heartbeat.start()
             logger.info(
