@@ -16,6 +16,7 @@ sheet is never held whole.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import posixpath
@@ -346,9 +347,7 @@ def _beyond(pieces: Iterable[bytes], declared: Extent) -> Extent:
     # Starts with a literal, so the engine skims; a real sheet has (almost) no match.
     # References have at most 3 letters and 7 digits: a pattern that cannot match any
     # longer one is replaced by one that never matches.
-    wider = rb"([A-Z]{%d,3})([0-9]{1,7})" % (letters + 1) if letters < 3 else rb"(\b\B)()"
-    taller = rb"([A-Z]{1,3})([0-9]{%d,7})" % (digits + 1) if digits < 7 else rb"(\b\B)()"
-    pattern = re.compile(rb' r="(?:' + wider + rb"|" + taller + rb')"')
+    pattern = _longer_refs(letters, digits)
     last_row, last_col = declared.last_row, declared.last_col
     for body in pieces:
         for match in pattern.finditer(body):
@@ -365,6 +364,14 @@ def _beyond(pieces: Iterable[bytes], declared: Extent) -> Extent:
         scanned=(last_row, last_col) != (declared.last_row, declared.last_col),
         rows_declared=declared.last_row,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _longer_refs(letters: int, digits: int) -> re.Pattern[bytes]:
+    """Cell references with more column letters or more row digits than given."""
+    wider = rb"([A-Z]{%d,3})([0-9]{1,7})" % (letters + 1) if letters < 3 else rb"(\b\B)()"
+    taller = rb"([A-Z]{1,3})([0-9]{%d,7})" % (digits + 1) if digits < 7 else rb"(\b\B)()"
+    return re.compile(rb' r="(?:' + wider + rb"|" + taller + rb')"')
 
 
 def _letters(count: int) -> str:

@@ -31,6 +31,7 @@ Every decision carries a confidence in [0, 1] and the signals behind it, which
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import repeat
@@ -429,15 +430,21 @@ def _single_row_label(grid: SheetGrid, merges: Merges, region: Region) -> bool:
     return len(cols) == 1 and isinstance(grid.rows[region.top][cols[0]], str | int | float)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _text_kind(text: str) -> str | None:
+    """What a text cell holds; cached, as the same labels and codes recur down a sheet."""
+    if is_null_marker(text):
+        return None
+    if text_number(text) is not None:
+        return "number"
+    return "date" if text_date(text) is not None else "text"
+
+
 def _kind_of(value: Value) -> str | None:
     if value == BLANK:
         return None
     if isinstance(value, str):
-        if is_null_marker(value):
-            return None
-        if text_number(value) is not None:
-            return "number"
-        return "date" if text_date(value) is not None else "text"
+        return _text_kind(value)
     if type(value) in (int, float):
         return "number"
     if isinstance(value, dt.date):
@@ -624,12 +631,10 @@ def _signals(grid: SheetGrid, merges: Merges, region: Region, first: int) -> _Si
                 stripped = value.strip()
                 if stripped in MARKS:
                     kind = "mark"
-                elif is_null_marker(stripped):
+                elif (text_kind := _text_kind(stripped)) is None:
                     continue  # "no value" in a typed column says nothing about its type
-                elif text_number(stripped) is not None:
-                    kind = "number"
-                elif text_date(stripped) is not None:
-                    kind = "date"
+                elif text_kind != "text":
+                    kind = text_kind
                 else:
                     kind = "text"
                     text = strip_leaders(stripped)
