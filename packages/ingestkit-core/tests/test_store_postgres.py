@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -33,7 +34,14 @@ from ingestkit_core import (
 from ingestkit_core.errors import ErrorCode
 from ingestkit_core.models import Cell, ColumnType, chunk_id
 from ingestkit_core.stores import open_store
-from ingestkit_core.stores.postgres import SCHEMA_VERSION, PostgresStore, advisory_key, migration_sql, redact
+from ingestkit_core.stores.postgres import (
+    SCHEMA_VERSION,
+    PostgresStore,
+    advisory_key,
+    migration_sql,
+    redact,
+    without_password,
+)
 from ingestkit_core.tables import table_name
 from ingestkit_core.text import text_hash
 from ingestkit_testkit.postgres import (
@@ -487,17 +495,30 @@ def test_an_unreachable_server_is_a_url_error_without_the_password() -> None:
     assert "s3cret-pw" not in str(raised.value)
     assert "kb:***@127.0.0.1:1" in str(raised.value)
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert without_password(url) == "postgresql://kb@127.0.0.1:1/kb?schema=kb&connect_timeout_s=2"
 
 
-def test_server_options_in_the_url_are_kept(server: TestServer) -> None:
-    schema = unique_schema("opts")
-    url = with_schema(server.url, schema) + "&options=-c%20statement_timeout%3D12345"
+def test_the_url_a_job_carries_has_no_password_and_opens_as_its_role(server: TestServer, url: str) -> None:
+    """A worker opens the store from the job's URL; its password comes from the worker's own
+    environment (PGPASSWORD, ~/.pgpass), which libpq reads — the test servers trust local logins."""
+    role = unique_schema("role")
     try:
-        with PostgresStore(url) as store:
-            assert store.query("SHOW statement_timeout") == [("12345ms",)]
-            assert store.query("SELECT current_schema()") == [(schema,)]
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD 'w0rker-secret'")
+    except psycopg.errors.InsufficientPrivilege:
+        pytest.skip("the test server's user cannot create roles")
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        shipped = without_password(urlunsplit(parts._replace(netloc=f"{role}:w0rker-secret@{host}")))
+        assert "w0rker-secret" not in shipped
+        with open_store(shipped) as store:  # type: ignore[attr-defined]
+            assert store.write(result("/kb/w.pdf", "w1", ["Written by a worker."])) is WriteOutcome.INSERTED
+            assert store.query("SELECT current_user") == [(role,)]
     finally:
-        drop_schema(server.url, schema)
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role} CASCADE")
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,14 @@ tables by COPY), ``vectors`` (pgvector), ``url`` (options in the URL, redaction)
 
 from ingestkit_core.stores.postgres.schema import SCHEMA_VERSION, advisory_key, migration_sql
 from ingestkit_core.stores.postgres.store import PostgresStore
-from ingestkit_core.stores.postgres.url import PostgresOptions, redact
+from ingestkit_core.stores.postgres.url import PostgresOptions, redact, without_password
 
-__all__ = ["SCHEMA_VERSION", "PostgresOptions", "PostgresStore", "advisory_key", "migration_sql", "redact"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "PostgresOptions",
+    "PostgresStore",
+    "advisory_key",
+    "migration_sql",
+    "redact",
+    "without_password",
+]

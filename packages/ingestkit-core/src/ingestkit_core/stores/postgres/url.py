@@ -50,6 +50,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
+def without_password(url: str) -> str:
+    """The URL a job may carry to a worker: no password (the worker's own PGPASSWORD, ~/.pgpass or
+    config supplies it), the store's options kept."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{host}" if parts.username else host))
+
+
 def split_url(url: str) -> tuple[str, PostgresOptions]:
     """The libpq URL and the store's own options, taken out of the query string."""
     parts = urlsplit(url)
