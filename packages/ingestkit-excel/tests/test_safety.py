@@ -12,6 +12,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import python_calamine
 import xlsxwriter
 from excel_testing import run, write_ods
 from msoffcrypto.format.ooxml import OOXMLFile
@@ -356,3 +357,22 @@ def test_chart_only_visible_sheets_over_hidden_data_say_how_to_include_it(tmp_pa
     assert hint, result.warnings
     assert "include_hidden_sheets" in hint[0]
     assert run(tmp_path / "dashboard.xlsx", include_hidden_sheets=True).tables[0].rows[0] == ["M1", 10]
+
+
+def test_a_workbook_calamine_cannot_open_is_read_with_openpyxl(tmp_path: Path) -> None:
+    # A macro module listed as a sheet without a relationship (r:id=""), as Excel writes
+    # for old macro workbooks: calamine stops at "Relationship not found".
+    module = (
+        b'<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+        b'name="Module1" sheetId="9" state="veryHidden" r:id=""/></sheets>'
+    )
+    macro = _rewrite(
+        _small_book(tmp_path / "plain.xlsx"),
+        tmp_path / "macro.xlsx",
+        fix=lambda data: data.replace(b"</sheets>", module),
+    )
+    with pytest.raises(python_calamine.CalamineError, match="Relationship not found"):
+        python_calamine.CalamineWorkbook.from_path(str(macro))
+    result = run(macro)
+    assert result.status.value == "succeeded", result.errors
+    assert result.tables[0].rows == [["Ana", 3]]
