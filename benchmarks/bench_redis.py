@@ -172,7 +172,7 @@ def main() -> None:
         calm, disturbed = restart_cost(folder, noop[:300], options)
         print(
             f"5. restart: 300 no-op jobs on 1 worker x 2 slots {calm:.2f}s undisturbed, {disturbed:.2f}s "
-            f"with Redis restarted mid-batch (0.3 s down): +{disturbed - calm:.2f}s, no job lost"
+            f"with Redis restarted mid-batch (0.3 s down): {disturbed - calm:+.2f}s, no job lost"
         )
 
         corpus = real_corpus(folder / "pdf", pages)
