@@ -199,32 +199,29 @@ class ExcelProcessor:
             names = _table_names(sheet.layout)
             for region in sheet.layout.regions:
                 grid_ = sheet.layout.grid
-                table_notes: list[JsonValue] = []
+                entry: dict[str, JsonValue] = {
+                    "sheet": info.name,
+                    "region": grid_.ref(region.top, region.left, region.bottom, region.right),
+                    "kind": region.kind.value,
+                    "confidence": region.confidence,
+                    "header_rows": region.header_rows,
+                    "rows": region.height,
+                    "columns": region.width,
+                    "goes_to": (
+                        f"SQL table {table_name(path, names[id(region)], options.table_suffix)}"
+                        if region.kind is RegionKind.TABLE
+                        else "text chunks"
+                    ),
+                    "why": "; ".join(region.reasons),
+                }
                 if region.kind is RegionKind.TABLE:
                     # What typing did (null markers, values that did not fit, text read as
                     # numbers or dates) and which rows were left out, as the table says it.
                     built = build_table(
                         sheet.layout, region, name=names[id(region)], source=path, title=None, options=options
                     )
-                    table_notes = list(built.artifact.notes)
-                regions.append(
-                    {
-                        "sheet": info.name,
-                        "region": grid_.ref(region.top, region.left, region.bottom, region.right),
-                        "kind": region.kind.value,
-                        "confidence": region.confidence,
-                        "header_rows": region.header_rows,
-                        "rows": region.height,
-                        "columns": region.width,
-                        "goes_to": (
-                            f"SQL table {table_name(path, names[id(region)], options.table_suffix)}"
-                            if region.kind is RegionKind.TABLE
-                            else "text chunks"
-                        ),
-                        "why": "; ".join(region.reasons),
-                        "table_notes": table_notes,
-                    }
-                )
+                    entry["table_notes"] = list(built.artifact.notes)
+                regions.append(entry)
         return {"format": "excel", "sheets": sheets, "regions": regions, "warnings": issues}
 
 
