@@ -170,15 +170,27 @@ def test_paths_are_read_only_under_allowed_folders(
     inside = write_case(shared / "inside.iktest", "ok", text="Shared on purpose.")
     link = shared / "link.iktest"
     link.symlink_to(secret)
+    fifo = shared / "pipe.iktest"
+    os.mkfifo(fifo)
     fleet.start()
     with RedisExecutionBackend(url=redis_url, prefix=prefix, file_transfer="path", max_attempts=1) as backend:
-        named = {"inside": inside, "secret": secret, "link": link, "missing": shared / "gone.iktest"}
+        named = {
+            "inside": inside,
+            "secret": secret,
+            "link": link,
+            "missing": shared / "gone.iktest",
+            "fifo": fifo,
+        }
         ids = {name: backend.submit(path, OPTIONS) for name, path in named.items()}
         results = {name: backend.get_result(job_id, 30) for name, job_id in ids.items()}
     assert results["inside"].chunks[0].text == "Shared on purpose."
     assert results["secret"].error_codes == ["E_PATH_NOT_ALLOWED"]
     assert results["link"].error_codes == ["E_PATH_NOT_ALLOWED"], "a symlink may not lead out of the roots"
     assert results["missing"].error_codes == ["E_FILE_NOT_FOUND"]
+    assert results["fifo"].error_codes == ["E_FILE_UNSUPPORTED"], "a FIFO never blocks the worker"
+    with RedisExecutionBackend(url=redis_url, prefix=prefix, max_attempts=1) as auto:
+        sent = auto.get_result(auto.submit(fifo, OPTIONS), 30)  # would block if read to send inline
+    assert sent.error_codes == ["E_FILE_UNSUPPORTED"]
     assert all("secret" not in chunk.text for result in results.values() for chunk in result.chunks)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -112,9 +113,12 @@ class RedisExecutionBackend(Closing):
         if mode == "path":
             return "", b""
         try:
-            size = source.stat().st_size
+            info = source.stat()
         except OSError:
             return "", b""  # the worker reports the missing file, as a local run would
+        if not stat.S_ISREG(info.st_mode):
+            return "", b""  # reading a FIFO would block here: the worker refuses it by path
+        size = info.st_size
         if size > self.options.inline_max_bytes:
             if mode == "inline":
                 raise ExecutionError(

@@ -153,8 +153,10 @@ class Intake:
                 f"{shown} is outside the folders this worker may read (--allow-path)",
                 ErrorCode.E_PATH_NOT_ALLOWED,
             )
-        if not resolved.is_file():
+        if not resolved.exists():
             raise IngestkitError(f"no such file: {shown}", ErrorCode.E_FILE_NOT_FOUND)
+        if not resolved.is_file():  # a FIFO or device would block the parse, a folder has no content
+            raise IngestkitError(f"not a regular file: {shown}", ErrorCode.E_FILE_UNSUPPORTED)
         return resolved
 
     def write_inline(self, spec: JobSpec, entry: str, content: bytes | None) -> Path:
