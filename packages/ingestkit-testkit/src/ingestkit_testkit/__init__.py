@@ -147,14 +147,21 @@ class TestkitProcessor:
         tables = []
         spec = case.get("table")
         if isinstance(spec, dict):
-            columns = [TableColumn(name=str(c[0]), type=c[1]) for c in spec["columns"]]  # type: ignore[index,union-attr,arg-type]
+            name = str(spec.get("name", "table"))
+            columns = spec.get("columns")
             tables.append(
-                TableArtifact(
-                    name=str(spec.get("name", "table")),
-                    sql_name=table_name(path, str(spec.get("name", "table")), options.table_suffix),
-                    columns=columns,
-                    rows=spec["rows"],  # type: ignore[arg-type]
-                    metadata=ChunkMetadata(source=source, format="testkit"),
+                TableArtifact.model_validate(
+                    {
+                        "name": name,
+                        "sql_name": table_name(path, name, options.table_suffix),
+                        "columns": [
+                            {"name": str(column[0]), "type": column[1]}
+                            for column in (columns if isinstance(columns, list) else [])
+                            if isinstance(column, list)
+                        ],
+                        "rows": spec.get("rows", []),
+                        "metadata": {"source": source, "format": "testkit"},
+                    }
                 )
             )
         return Extraction(
