@@ -32,7 +32,6 @@ from ingestkit_core import (
     BlockKind,
     Chunker,
     ChunkerOptions,
-    ChunkMetadata,
     DocumentError,
     ErrorCode,
     ExecutionBackend,
@@ -40,7 +39,6 @@ from ingestkit_core import (
     LocalExecutionBackend,
     ProcessorOptions,
     TableArtifact,
-    TableColumn,
 )
 from ingestkit_core.tables import table_name
 
