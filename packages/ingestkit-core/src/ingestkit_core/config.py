@@ -66,7 +66,9 @@ class ExecutionConfig(LocalExecutionOptions):
     backend (``[execution.redis] timeout_s`` is taken from it unless set there).
     """
 
-    backend: Backend = Field(default="process", description="Where documents are processed")
+    backend: Backend = Field(
+        default="process", description="inline | thread | process | redis: where documents are processed"
+    )
     redis: RedisExecutionOptions = Field(default_factory=RedisExecutionOptions)
 
     @model_validator(mode="before")
