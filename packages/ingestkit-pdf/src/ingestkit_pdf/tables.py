@@ -190,6 +190,9 @@ def _open_ends(paths: Sequence[dict[str, Any]]) -> list[tuple[tuple[float, float
 
 
 def _page_table(table: pymupdf.table.Table, words: Sequence[Word], page: int, index: int) -> PageTable | None:
+    # The first row is the header. (PyMuPDF's own header detection renders the page to
+    # look for a shaded row, which costs more than the rest of the table; a row printed
+    # above an open grid's top is inside the grid once ``_open_ends`` has closed it.)
     grid = [
         split
         for position, row in enumerate(table.rows)
@@ -199,30 +202,15 @@ def _page_table(table: pymupdf.table.Table, words: Sequence[Word], page: int, in
             else _split_stacked([_cell_lines(cell, words) for cell in row.cells])
         )
     ]
-    header_names: list[str] = []
-    if table.header.external:
-        header_names = [_cell_text(_cell_lines(cell, words)) for cell in table.header.cells]
     grid = [row for row in grid if any(row)]
     width = max((len(row) for row in grid), default=0)
     # Columns empty in every row are gaps between rules (a margin bar, a double rule).
-    keep = [
-        column
-        for column in range(width)
-        if any(column < len(row) and row[column] for row in grid)
-        or (len(header_names) == width and header_names[column])
-    ]
+    keep = [column for column in range(width) if any(column < len(row) and row[column] for row in grid)]
     grid = [[row[column] if column < len(row) else "" for column in keep] for row in grid]
     if len(keep) < MIN_COLUMNS or len(grid) < MIN_ROWS:
         return None
-    if len(header_names) == width and any(header_names):
-        header, rows = [header_names[column] for column in keep], grid
-    else:
-        header, rows = grid[0], grid[1:]
-    bbox = tuple(table.bbox)
-    if header_names:
-        # A header row found above the top rule (a continuation page's first row) belongs to the table.
-        bbox = (*bbox[:1], min(bbox[1], table.header.bbox[1]), *bbox[2:])
-    return PageTable(page, index, bbox, header, rows, _edges(table))
+    bbox = (table.bbox[0], table.bbox[1], table.bbox[2], table.bbox[3])
+    return PageTable(page, index, bbox, grid[0], grid[1:], _edges(table))
 
 
 def _edges(table: pymupdf.table.Table) -> list[float]:
