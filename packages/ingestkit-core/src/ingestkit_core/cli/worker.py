@@ -137,16 +137,18 @@ def queue_status(
 
     out.print(f"[bold]{broker.redacted_url}[/bold] prefix {report.prefix}", highlight=False)
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("processor", "waiting", "running", "consumers"):
+    for column in ("processor", "waiting", "running", "live consumers", "departed"):
         table.add_column(column, justify="left" if column == "processor" else "right")
     for depth in report.queues:
-        table.add_row(depth.processor, str(depth.waiting), str(depth.running), str(depth.consumers))
+        table.add_row(
+            depth.processor, str(depth.waiting), str(depth.running), str(depth.consumers), str(depth.departed)
+        )
     out.print(table)
     out.print(f"retries scheduled: {report.retry_scheduled} · dead letters: {report.dead_letters}")
     out.print(f"live workers: {len(report.workers)}")
     for info in report.workers:
         out.print(
-            f"  {info['id']}  {info.get('running', '?')}/{info.get('concurrency', '?')} busy · "
+            f"  {info['id']}  {info.get('running', '?')}/{info.get('slots', '?')} busy · "
             f"{info.get('done', '?')} done · {info.get('processors', '')}",
             highlight=False,
         )
