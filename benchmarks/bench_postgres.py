@@ -5,7 +5,9 @@ Two workloads, each written into a fresh store per round (median of the rounds):
 - **the 100k-row sheet**: the Excel processor's result for a typed 100,000-row x 12-column
   workbook (one SQL table, its schema chunk), written once — rows go by COPY;
 - **many small documents**: 1,000 results of 8 chunks each, written one after another,
-  as a submitter or a worker writes them — each its own transaction.
+  as a submitter or a worker writes them — each its own transaction;
+
+and BM25 search latency (top 10, median) on a store of 100,000 chunks.
 
 Target (issue 11): PostgreSQL >= 50% of SQLite's rows/s on the 100k-row sheet.
 
@@ -20,6 +22,7 @@ uses its own schema, dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
@@ -106,6 +109,77 @@ def timed(open_store: Callable[[], Store], results: list[ProcessingResult], roun
     return statistics.median(times)
 
 
+QUERIES = [
+    "how many days of annual leave",
+    "who answers the pager at night",
+    "expenses approval director",
+    "laptop encryption",
+    "parking permit for visitors",
+    "section 3",
+]
+
+
+def search_corpus(chunks: int) -> list[ProcessingResult]:
+    """Documents of 100 chunks: the policy sentences among words drawn from a fixed vocabulary."""
+    rnd = random.Random(7)
+    vocabulary = [
+        f"{stem}{suffix}"
+        for stem in (
+            "report",
+            "team",
+            "budget",
+            "audit",
+            "client",
+            "shift",
+            "policy",
+            "invoice",
+            "review",
+            "ticket",
+        )
+        for suffix in ("", "s", "ing", "ed", "er")
+    ]
+    results = []
+    for number in range((chunks + 99) // 100):
+        key = IngestKey(
+            content_hash=f"corpus-{number}", processor="testkit", processor_version="1", options_hash=""
+        )
+        metadata = ChunkMetadata(source=f"corpus{number}.txt", format="testkit")
+        texts = [
+            f"Section {index}. {rnd.choice(SENTENCES)} " + " ".join(rnd.choices(vocabulary, k=30))
+            for index in range(min(100, chunks - 100 * number))
+        ]
+        results.append(
+            ProcessingResult(
+                path=f"/bench/corpus{number}.txt",
+                source_uri=f"file:///bench/corpus{number}.txt",
+                processor="testkit",
+                processor_version="1",
+                ingest_key=key,
+                chunks=[
+                    Chunk(id=chunk_id(key.value, i), index=i, text=text, token_count=40, metadata=metadata)
+                    for i, text in enumerate(texts)
+                ],
+            )
+        )
+    return results
+
+
+def search_latency(open_store: Callable[[], Store], corpus: list[ProcessingResult]) -> float:
+    """Median milliseconds of a top-10 BM25 search, over the queries after a warm-up pass."""
+    with open_store() as store:  # type: ignore[attr-defined]
+        for result in corpus:
+            store.write(result)
+        for query in QUERIES:
+            store.search(query)
+        times = []
+        for _ in range(3):
+            for query in QUERIES:
+                started = time.perf_counter()
+                store.search(query)
+                times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,8 +189,10 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--url", help="PostgreSQL server URL (default: the test server)")
+    parser.add_argument("--search-chunks", type=int, default=100_000, help="Stored chunks for BM25 latency")
     args = parser.parse_args()
     rows, documents, rounds = (20_000, 200, 1) if args.quick else (args.rows, args.documents, args.rounds)
+    search_chunks = 10_000 if args.quick else args.search_chunks
     if args.url:
         url, label = args.url, args.url
     else:
@@ -164,6 +240,14 @@ def main() -> int:
             print(
                 f"{'  same, synchronous_commit=off':<34}{'':>14}{documents / pg_async:>14,.0f}"
                 f"{lite_small / pg_async:>10.2f}x"
+            )
+            # BM25 latency on a store of --search-chunks chunks (one store of each kind, kept open).
+            corpus = search_corpus(search_chunks)
+            lite_ms = search_latency(sqlite, corpus)
+            pg_ms = search_latency(postgres, corpus)
+            print(
+                f"{f'BM25 p50 on {search_chunks:,} chunks (ms)':<34}{lite_ms:>14.1f}{pg_ms:>14.1f}"
+                f"{lite_ms / pg_ms:>10.2f}x"
             )
         finally:
             for schema in schemas:

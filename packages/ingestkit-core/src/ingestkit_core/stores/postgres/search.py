@@ -91,35 +91,39 @@ def bm25_search(cur: psycopg.Cursor[Any], query: str, limit: int, filters: Searc
     return list(hits.values())[:limit]
 
 
+# The statistics are computed once per query (MATERIALIZED): inlined into the per-hit
+# scoring, each document frequency would be counted again for every hit.
 def _bm25(
     cur: psycopg.Cursor[Any], lexemes: list[str], match: str, where: str, params: list[Any], limit: int
 ) -> list[SearchHit]:
     cur.execute(
         f"""
-        WITH corpus AS (SELECT count(*) AS n, coalesce(avg(word_count), 1) AS avgdl FROM chunks),
-        terms AS (
+        WITH corpus AS MATERIALIZED (SELECT count(*) AS n, coalesce(avg(word_count), 1) AS avgdl FROM chunks),
+        terms AS MATERIALIZED (
             SELECT t.lexeme,
                 (SELECT count(*) FROM chunks x WHERE x.tsv @@ quote_literal(t.lexeme)::tsquery) AS df
             FROM unnest(%s::text[]) AS t(lexeme)
         ),
-        found AS (
-            SELECT c.id, c.text, c.metadata, c.ingest_key, c.word_count, c.tsv
-            FROM chunks c JOIN documents d ON d.ingest_key = c.ingest_key
+        scored AS (
+            SELECT c.id, c.ingest_key,
+                (SELECT coalesce(sum(
+                    ln(1 + (corpus.n - t.df + 0.5) / (t.df + 0.5))
+                    * tf * {K1 + 1} / (tf + {K1} * (1 - {B} + {B} * c.word_count / corpus.avgdl))), 0)
+                 FROM unnest(ts_filter(setweight(c.tsv, 'A', %s::text[]), '{{a}}')) AS u,
+                      LATERAL (SELECT coalesce(array_length(u.positions, 1), 1) AS tf) AS w,
+                      terms AS t
+                 WHERE t.lexeme = u.lexeme) AS score
+            FROM chunks c JOIN documents d ON d.ingest_key = c.ingest_key, corpus
             WHERE c.tsv @@ %s::tsquery {where}
+            ORDER BY score DESC, c.id
+            LIMIT %s
         )
-        SELECT f.id, f.text, f.metadata, {first_path_sql("f")},
-            (SELECT coalesce(sum(
-                ln(1 + (corpus.n - t.df + 0.5) / (t.df + 0.5))
-                * tf * {K1 + 1} / (tf + {K1} * (1 - {B} + {B} * f.word_count / corpus.avgdl))), 0)
-             FROM unnest(f.tsv) AS u,
-                  LATERAL (SELECT coalesce(array_length(u.positions, 1), 1) AS tf) AS w,
-                  terms AS t
-             WHERE t.lexeme = u.lexeme) AS score
-        FROM found f, corpus
-        ORDER BY score DESC, f.id
-        LIMIT %s
+        -- Text, metadata and the path only for the hits that are returned.
+        SELECT f.id, c.text, c.metadata, {first_path_sql("f")}, f.score
+        FROM scored f JOIN chunks c ON c.id = f.id
+        ORDER BY f.score DESC, f.id
         """,
-        (lexemes, match, *params, limit),
+        (lexemes, lexemes, match, *params, limit),
     )
     return [
         SearchHit(
