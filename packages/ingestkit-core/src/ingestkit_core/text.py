@@ -156,6 +156,19 @@ def normalize(text: str) -> str:
     return _LINE_END_HYPHEN.sub("", text) if "-\n" in text else text
 
 
+def displayable(text: str) -> str:
+    """Text safe to store and show: lone surrogates (an undecodable file name) become U+FFFD.
+
+    File names that are not UTF-8 reach Python as surrogate escapes; the exact name stays
+    in the source URI (percent-encoded bytes), this is how it is shown and stored.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def text_hash(text: str) -> str:
     """The identity of a chunk's text, for caching its embedding."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

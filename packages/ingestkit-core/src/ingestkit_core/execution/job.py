@@ -11,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -20,6 +21,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    field_validator,
 )
 
 from ingestkit_core.errors import ConfigError, ErrorCode, IngestkitError
@@ -33,6 +35,7 @@ from ingestkit_core.models import (
 )
 from ingestkit_core.processor import ProcessorOptions, ingest_key
 from ingestkit_core.registry import get_processor
+from ingestkit_core.text import displayable
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,23 @@ class Job(BaseModel):
     timeout_s: float | None = Field(default=None, gt=0)
     submitted_at: float = Field(default_factory=time.time)
     fingerprint: Fingerprint | None = None
+    store_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The shared store the result belongs in, without credentials: a worker that "
+        "holds this store writes the result itself and sends back only a summary",
+    )
+
+    @field_validator("store_url")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        # Jobs sit in Redis where anyone with access reads them: a password never travels.
+        if value is not None and (
+            urlsplit(value).password is not None
+            or any(key == "password" for key, _ in parse_qsl(urlsplit(value).query))
+        ):
+            raise ValueError("store_url must not hold a password")
+        return value
 
     @classmethod
     def create(
@@ -91,6 +111,7 @@ class Job(BaseModel):
         *,
         timeout_s: float | None = None,
         fingerprint: Fingerprint | None = None,
+        store_url: str | None = None,
     ) -> Job:
         """Build a job, rejecting options that cannot travel as JSON (names the field)."""
         if not isinstance(config, ProcessorOptions):
@@ -103,6 +124,7 @@ class Job(BaseModel):
             options=serializable_options(config),
             timeout_s=timeout_s,
             fingerprint=fingerprint,
+            store_url=store_url,
         )
 
     @classmethod
@@ -185,6 +207,9 @@ def _filled(result: ProcessingResult, extraction: Extraction, started: float) ->
     assert result.ingest_key is not None
     for chunk in result.chunks:
         chunk.id = chunk_id(result.ingest_key.value, chunk.index)
+        chunk.metadata.source = displayable(chunk.metadata.source)
+    for table in result.tables:
+        table.metadata.source = displayable(table.metadata.source)
     if not result.errors:
         result.status = ResultStatus.SUCCEEDED
     else:  # with nothing to store, the document failed; with some content, it is partial

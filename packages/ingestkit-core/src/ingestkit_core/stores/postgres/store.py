@@ -40,10 +40,10 @@ from ingestkit_core.stores.base import SearchFilters, SearchHit, SourceInfo, Sto
 from ingestkit_core.stores.postgres.schema import LOCK_KEY, LOCK_SOURCE, LOCK_STEM, Migration, lock
 from ingestkit_core.stores.postgres.search import bm25_search, like_prefix
 from ingestkit_core.stores.postgres.tables import check_table_names, drop_tables, insert_table
-from ingestkit_core.stores.postgres.url import PostgresOptions, redact, split_url
+from ingestkit_core.stores.postgres.url import PostgresOptions, redact, split_url, without_password
 from ingestkit_core.stores.postgres.vectors import Vectors, drop_orphan_vectors, has_vectors, put_vectors
 from ingestkit_core.tables import Reservation, choose_suffix
-from ingestkit_core.text import normalize, text_hash, words
+from ingestkit_core.text import displayable, normalize, text_hash, words
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,11 @@ class PostgresStore(Vectors, Closing):
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> PostgresStore:
         return cls(url, create=create)
+
+    @property
+    def shared_url(self) -> str:
+        """The URL without its password (SharedStore): what a queued job may carry to a worker."""
+        return without_password(self.url)
 
     def close(self) -> None:
         self._pool.close()
@@ -228,7 +233,7 @@ class PostgresStore(Vectors, Closing):
                 "ON CONFLICT (ingest_key) DO NOTHING RETURNING 1), "
                 "source AS (INSERT INTO sources (source_uri, path, ingest_key, updated_at) "
                 "VALUES (%s, %s, %s, %s)) SELECT count(*) FROM document",
-                (*_document_row(result, key), result.source_uri, result.path, key, time.time()),
+                (*_document_row(result, key), result.source_uri, displayable(result.path), key, time.time()),
             )
             inserted = cur.fetchone()
             if inserted is not None and inserted[0]:
@@ -274,7 +279,7 @@ class PostgresStore(Vectors, Closing):
             "last_seen = excluded.last_seen",
             (
                 result.source_uri,
-                result.path,
+                displayable(result.path),
                 result.status.value,
                 json.dumps(result.error_codes),
                 time.time(),

@@ -43,7 +43,7 @@ from ingestkit_core.stores.sqlite.schema import migrate
 from ingestkit_core.stores.sqlite.tables import check_table_names, insert_table
 from ingestkit_core.stores.sqlite.vectors import Vectors
 from ingestkit_core.tables import Reservation, choose_suffix, quote
-from ingestkit_core.text import normalize, query_terms, text_hash
+from ingestkit_core.text import displayable, normalize, query_terms, text_hash
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ class SQLiteStore(Vectors, Closing):
                 self._insert_document(result, key)
             db.execute(
                 "INSERT INTO sources(source_uri, path, ingest_key, updated_at) VALUES (?, ?, ?, ?)",
-                (result.source_uri, result.path, key, time.time()),
+                (result.source_uri, displayable(result.path), key, time.time()),
             )
             for space, vectors in result.vectors.items():
                 self._put_vectors(space, vectors)
@@ -262,7 +262,13 @@ class SQLiteStore(Vectors, Closing):
             "INSERT INTO source_status VALUES (?, ?, ?, ?, ?) ON CONFLICT(source_uri) DO UPDATE SET "
             "path = excluded.path, status = excluded.status, error_codes = excluded.error_codes, "
             "last_seen = excluded.last_seen",
-            (result.source_uri, result.path, status.value, json.dumps(result.error_codes), time.time()),
+            (
+                result.source_uri,
+                displayable(result.path),
+                status.value,
+                json.dumps(result.error_codes),
+                time.time(),
+            ),
         )
 
     def _point_away(self, source_uri: str, previous: str) -> list[tuple[str]]:
