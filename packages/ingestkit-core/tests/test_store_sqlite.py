@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -178,3 +181,31 @@ def test_store_urls(tmp_path: Path) -> None:
 def test_wal_mode(store: SQLiteStore) -> None:
     assert store.query("PRAGMA journal_mode")[0][0] == "wal"
     assert sqlite3.connect(store.path).execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+def test_a_read_only_store_is_refused_at_open_for_writing_and_read_for_search(tmp_path: Path) -> None:
+    path = tmp_path / "kb.db"
+    SQLiteStore(path).close()
+    with read_only(path):
+        with pytest.raises(StoreError, match="readonly"):
+            open_store(f"sqlite:///{path}")
+        with open_store(f"sqlite:///{path}", create=False) as store:  # type: ignore[attr-defined]
+            assert store.search("anything") == []
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """The file made unwritable, for root too (which file modes do not stop)."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o644)
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot make a file read-only for root on this file system (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)

@@ -50,7 +50,7 @@ def _sqlite(url: str, create: bool) -> Store:
         path = path[1:]
     if not create and path != ":memory:" and not Path(path).is_file():
         raise StoreError(f"no store at {url}: ingest something first", ErrorCode.E_STORE_URL)
-    return SQLiteStore(path)
+    return SQLiteStore(path, writable=create)
 
 
 def _memory(url: str, create: bool) -> Store:

@@ -39,7 +39,7 @@ from ingestkit_core.errors import ErrorCode, StoreError, environmental
 from ingestkit_core.models import ChunkMetadata, ProcessingResult, ResultStatus
 from ingestkit_core.stores.base import SearchFilters, SearchHit, SourceInfo, StoreStats, WriteOutcome
 from ingestkit_core.stores.sqlite.filters import filter_sql, like_prefix
-from ingestkit_core.stores.sqlite.schema import migrate
+from ingestkit_core.stores.sqlite.schema import SCHEMA_VERSION, migrate
 from ingestkit_core.stores.sqlite.tables import check_table_names, insert_table
 from ingestkit_core.stores.sqlite.vectors import Vectors
 from ingestkit_core.tables import Reservation, choose_suffix, quote
@@ -51,7 +51,9 @@ logger = logging.getLogger(__name__)
 class SQLiteStore(Vectors, Closing):
     """A :class:`~ingestkit_core.stores.base.Store` in one SQLite file (WAL mode)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, writable: bool = True) -> None:
+        """Open (or create) the store; with ``writable`` a file that cannot be written is an
+        error now, not after every document has been parsed."""
         self.path = str(path)
         self._matrices: dict[str, tuple[int, list[str], np.ndarray]] = {}
         try:
@@ -62,6 +64,10 @@ class SQLiteStore(Vectors, Closing):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             migrate(self._db, self.path)
+            if writable:  # a header write, rolled back: the cheapest real write there is
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._db.execute("ROLLBACK")
         except (sqlite3.Error, OSError, ValueError) as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}", ErrorCode.E_STORE_URL) from exc
 
