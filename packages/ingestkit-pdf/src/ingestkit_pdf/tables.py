@@ -1,12 +1,13 @@
 # mypy: disable-error-code="no-untyped-call"
 # (PyMuPDF is only partly annotated.)
-"""Ruled tables: found with PyMuPDF's table finder, stitched across pages, typed.
+"""Ruled tables: read from their rules, stitched across pages, typed.
 
-The finder is by far the most expensive step per page (it collects every character of
-the page), so it runs only on pages whose drawings hold a grid, clipped to each grid's
-region and fed the drawings already read for the page profile — the same tables, about
-a quarter of the cost. ``use_layout=False`` keeps PyMuPDF from running its ONNX layout
-model first.
+Only pages whose drawings hold a grid are looked at, one grid region at a time. The
+cells come straight from the region's rules (``grid.py``); when the rules do not form a
+table's grid, PyMuPDF's table finder judges the region — by far the most expensive step
+(it collects every character first), so it is clipped to the region and fed its
+drawings, with ``use_layout=False`` to keep PyMuPDF from running its ONNX layout model.
+Either way, cell text is built from the page's words.
 
 A table that ends a page and one that starts the next, with the same columns at the
 same positions, are one table (a repeated header row is dropped). Each table becomes a
@@ -26,6 +27,7 @@ from ingestkit_core import Block, BlockKind, ChunkMetadata, ContentType, TableAr
 from ingestkit_core.tables import table_name, unique_names
 from ingestkit_pdf._pymupdf import pymupdf
 from ingestkit_pdf.cells import typed_rows
+from ingestkit_pdf.grid import Box, read_grid, rules
 from ingestkit_pdf.layout import join_lines
 from ingestkit_pdf.profile import PageProfile
 from ingestkit_pdf.text import Line, Role, clean_text
@@ -87,7 +89,7 @@ Word = tuple[float, float, float, float, str, int, int, int]
 CellLines = list[tuple[float, str]]
 
 
-def _cell_lines(box: tuple[float, float, float, float] | None, words: Sequence[Word]) -> CellLines:
+def _cell_lines(box: Box | None, words: Sequence[Word]) -> CellLines:
     """The printed lines in ``box`` (words whose centre lies in it), top to bottom, with
     their vertical centre.
 
@@ -142,6 +144,13 @@ def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
             clip.x0 - CLIP_MARGIN, clip.y0 - CLIP_MARGIN, clip.x1 + CLIP_MARGIN, clip.y1 + CLIP_MARGIN
         )
         paths = [path for path in drawings if _touches(clip, path["rect"])]
+        grid = read_grid(*rules(paths))
+        if grid is not None:
+            words: list[Word] = page.get_text("words", clip=clip, flags=WORD_FLAGS)
+            part = _page_table(grid.rows, grid.bbox, grid.edges, words, profile.number, len(found) + 1)
+            if part is not None:
+                found.append(part)
+            continue
         try:
             result = page.find_tables(
                 clip=clip, paths=paths, use_layout=False, strategy="lines", add_lines=_open_ends(paths)
@@ -151,9 +160,11 @@ def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
             continue
         if not result.tables:
             continue
-        words: list[Word] = page.get_text("words", clip=clip, flags=WORD_FLAGS)
+        words = page.get_text("words", clip=clip, flags=WORD_FLAGS)
         for table in result.tables:
-            part = _page_table(table, words, profile.number, len(found) + 1)
+            bbox = (table.bbox[0], table.bbox[1], table.bbox[2], table.bbox[3])
+            cells = [list(row.cells) for row in table.rows]
+            part = _page_table(cells, bbox, _edges(table), words, profile.number, len(found) + 1)
             if part is not None:
                 found.append(part)
     found.sort(key=lambda part: (part.bbox[1], part.bbox[0]))
@@ -189,17 +200,23 @@ def _open_ends(paths: Sequence[dict[str, Any]]) -> list[tuple[tuple[float, float
     return added
 
 
-def _page_table(table: pymupdf.table.Table, words: Sequence[Word], page: int, index: int) -> PageTable | None:
+def _page_table(
+    cells: Sequence[Sequence[Box | None]],
+    bbox: Box,
+    edges: list[float],
+    words: Sequence[Word],
+    page: int,
+    index: int,
+) -> PageTable | None:
     # The first row is the header. (PyMuPDF's own header detection renders the page to
-    # look for a shaded row, which costs more than the rest of the table; a row printed
-    # above an open grid's top is inside the grid once ``_open_ends`` has closed it.)
+    # look for a shaded row, which costs more than the rest of the table.)
     grid = [
         split
-        for position, row in enumerate(table.rows)
+        for position, row in enumerate(cells)
         for split in (
-            [[_cell_text(_cell_lines(cell, words)) for cell in row.cells]]
+            [[_cell_text(_cell_lines(cell, words)) for cell in row]]
             if position == 0  # a header row may well be set over several lines
-            else _split_stacked([_cell_lines(cell, words) for cell in row.cells])
+            else _split_stacked([_cell_lines(cell, words) for cell in row])
         )
     ]
     grid = [row for row in grid if any(row)]
@@ -209,8 +226,7 @@ def _page_table(table: pymupdf.table.Table, words: Sequence[Word], page: int, in
     grid = [[row[column] if column < len(row) else "" for column in keep] for row in grid]
     if len(keep) < MIN_COLUMNS or len(grid) < MIN_ROWS:
         return None
-    bbox = (table.bbox[0], table.bbox[1], table.bbox[2], table.bbox[3])
-    return PageTable(page, index, bbox, grid[0], grid[1:], _edges(table))
+    return PageTable(page, index, bbox, grid[0], grid[1:], edges)
 
 
 def _edges(table: pymupdf.table.Table) -> list[float]:
