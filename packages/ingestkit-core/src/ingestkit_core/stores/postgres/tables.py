@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -121,7 +121,7 @@ def _fits(kind: str, values: Sequence[Any]) -> bool:
     """Whether every value of a column can go into its PostgreSQL type as it is."""
     types = set(map(type, values)) - {type(None)}
     if kind == "text":
-        return types <= {str} and not any(map(str.__contains__, filter(None, values), repeat("\x00")))
+        return types <= {str} and "\x00" not in "".join(filter(None, values))
     if kind == "integer":
         if not types <= {int}:
             return False
@@ -162,13 +162,16 @@ def fit_rows(rows: Sequence[list[Any]], kinds: list[str]) -> tuple[Sequence[Sequ
     width = len(kinds)
     if set(map(len, rows)) - {width}:
         rows = [(row + [None] * width)[:width] for row in rows]
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in kinds]
-    misfits = {position for position, kind in enumerate(kinds) if not _fits(kind, columns[position])}
+    misfits = {
+        position
+        for position, kind in enumerate(kinds)
+        if not _fits(kind, list(map(itemgetter(position), rows)))
+    }
     if not misfits:
         return rows, set()
     fixed = [
         list(map(_as_text, column)) if position in misfits else list(column)
-        for position, column in enumerate(columns)
+        for position, column in enumerate(zip(*rows, strict=True))
     ]
     demoted = {position for position in misfits if kinds[position] != "text"}
     return list(zip(*fixed, strict=True)), demoted
