@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,48 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     proc = run("--help", cwd=tmp_path)
     for command in ("ingest", "search", "inspect", "worker"):
         assert command in proc.stdout
+
+
+def test_sigterm_ends_an_ingest_like_ctrl_c_without_a_traceback(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("a", "b"):
+        write_case(docs / f"{name}.iktest", "hang")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTKIT_")}
+    proc = subprocess.Popen(
+        [INGESTKIT, "ingest", str(docs), "--workers", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ingestkit.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the hanging document is in its child by now
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(folder: Path) -> None:
+    assert (
+        run("ingest", str(folder), "--store", "kb.db", "--backend", "inline", cwd=folder.parent).returncode
+        == 0
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTKIT_")}
+    proc = subprocess.Popen(
+        [INGESTKIT, "search", "leave", "--store", "kb.db", "--json"],
+        cwd=folder.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # like `| head -c 0`
+    _, stderr = proc.communicate(timeout=60)
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr
