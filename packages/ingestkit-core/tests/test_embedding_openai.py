@@ -181,6 +181,15 @@ def test_unreachable_server_without_dimension_fails_at_start_with_a_hint() -> No
     assert "set the embedder's dimension" in caught.value.message
 
 
+def test_an_unknown_model_at_start_is_a_config_error(server: Server) -> None:
+    server.script.planned = [Reply(404, body={"error": {"message": "model 'nope' not found"}})]
+    with pytest.raises(EmbeddingError) as caught:
+        embedder(server, dimension=None, model="nope")
+    assert caught.value.code == ErrorCode.E_CONFIG_INVALID
+    assert "model 'nope' not found" in caught.value.message
+    assert "set the embedder's dimension" not in caught.value.message
+
+
 def test_empty_input_sends_nothing(server: Server) -> None:
     with embedder(server) as client:
         assert client.embed_documents([]).shape == (0, DIM)

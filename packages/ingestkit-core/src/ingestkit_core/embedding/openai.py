@@ -129,7 +129,7 @@ class OpenAIEmbedder(EmbedderBase):
     name = "openai"
 
     def __init__(self, options: OpenAIEmbedderOptions) -> None:
-        http = _import_httpx()
+        http = self._http = _import_httpx()
         self.options = options
         self.tokenizer_file = options.tokenizer
         self._api_key = self._read_key(options)
@@ -160,6 +160,8 @@ class OpenAIEmbedder(EmbedderBase):
                 dimension = self._request(["dimension"]).shape[1]
             except EmbeddingError as exc:
                 self._client.close()
+                if not exc.retryable:
+                    raise
                 raise EmbeddingError(
                     f"{exc.message}; set the embedder's dimension to start without asking the server",
                     exc.code,
@@ -255,7 +257,7 @@ class OpenAIEmbedder(EmbedderBase):
 
     def _request(self, inputs: list[str]) -> FloatArray:
         """One POST, retried on transient failures; the vectors in input order."""
-        httpx = _import_httpx()
+        httpx = self._http
         options = self.options
         payload = {"model": options.model, "input": inputs, "encoding_format": "float"}
         deadline = time.monotonic() + options.retry_budget_s
