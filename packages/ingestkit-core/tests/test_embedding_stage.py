@@ -228,3 +228,22 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     assert [hit.chunk_id for hit in fused] == ["a", "c", "b"]
     assert fused[0].scores == {"bm25": 1.0, "bm25_rank": 1, "vector": 1.0, "vector_rank": 3, "rank": 1}
     assert fused[0].score == pytest.approx(1 / 61 + 1 / 63, abs=1e-6)
+
+
+def test_a_text_the_model_refuses_holds_back_only_its_own_document(store: VectorStore) -> None:
+    from ingestkit_core import Chunk, ChunkMetadata, ProcessingResult
+    from ingestkit_core.stages.embed import EmbeddingStage
+
+    def made(name: str, text: str) -> ProcessingResult:
+        meta = ChunkMetadata(source=name, format="testkit")
+        chunk = Chunk(id=f"{name}-0", index=0, text=text, token_count=len(text.split()), metadata=meta)
+        return ProcessingResult(path=name, source_uri=f"file:///{name}", processor="testkit", chunks=[chunk])
+
+    embedder = HashingEmbedder(HashingEmbedderOptions(max_input_tokens=20))
+    fine, too_long = made("fine.txt", "A short paragraph."), made("long.txt", "word " * 50)
+    EmbeddingStage(embedder, store).run([fine, too_long])
+    assert fine.vectors
+    assert not fine.warnings
+    assert not too_long.vectors
+    assert [w.code for w in too_long.warnings] == ["W_EMBED_PENDING"]
+    assert "E_EMBED_INPUT_TOO_LONG" in too_long.warnings[0].message

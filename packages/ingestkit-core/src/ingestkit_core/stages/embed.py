@@ -87,16 +87,16 @@ class EmbeddingStage:
         wanted = self.store.missing_vectors(self.space_key, texts) if self.store is not None else set(texts)
         if not wanted:
             return
-        ordered = sorted(wanted)
         try:
-            vectors = self.embedder.embed_documents([texts[hashed] for hashed in ordered])
+            by_hash = self._embed(sorted(wanted), texts)
         except EmbeddingError as exc:
-            self._pending(results, exc)
+            if exc.retryable or len(results) == 1:
+                self._pending(results, exc)
+                return
+            # One document's text the model refuses must not hold back the others.
+            for result in results:
+                self.run([result])
             return
-        self.embedded += len(ordered)
-        if self.on_progress is not None:
-            self.on_progress(len(ordered))
-        by_hash: dict[str, Any] = dict(zip(ordered, vectors, strict=True))
         for result in results:
             mine = {
                 hashed: by_hash[hashed]
@@ -105,6 +105,13 @@ class EmbeddingStage:
             }
             if mine:
                 result.attach_vectors(self.space_key, mine)
+
+    def _embed(self, ordered: list[str], texts: dict[str, str]) -> dict[str, Any]:
+        vectors = self.embedder.embed_documents([texts[hashed] for hashed in ordered])
+        self.embedded += len(ordered)
+        if self.on_progress is not None:
+            self.on_progress(len(ordered))
+        return dict(zip(ordered, vectors, strict=True))
 
     def _pending(self, results: Sequence[ProcessingResult], exc: EmbeddingError) -> None:
         if exc.retryable:

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     text_hash   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(ingest_key, chunk_index);
+CREATE INDEX IF NOT EXISTS chunks_by_text_hash ON chunks(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
 );
