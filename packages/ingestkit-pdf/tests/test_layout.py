@@ -19,11 +19,11 @@ def _text(path: Path) -> str:
     return "\n\n".join(chunk.text for chunk in result.chunks)
 
 
-def test_join_lines_mends_hyphenation_only_before_lowercase() -> None:
+def test_join_lines_mends_hyphenation_and_keeps_compounds() -> None:
     assert join_lines(["the adminis-", "trative team"]) == "the administrative team"
     assert join_lines(["state-of-the-", "art design"]) == "state-of-the-art design"
     assert join_lines(["see page 12 -", "Appendix"]) == "see page 12 - Appendix"
-    assert join_lines(["Jean-", "Paul said"]) == "Jean- Paul said"
+    assert join_lines(["Jean-", "Paul said"]) == "Jean-Paul said"  # a compound: hyphen kept, no space
     assert join_lines(["soft\xad", "ware"]) == "software"
 
 

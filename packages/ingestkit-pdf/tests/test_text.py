@@ -61,3 +61,12 @@ def test_text_decoded_to_lone_surrogates_does_not_break_the_result(tmp_path: Pat
     for chunk in result.chunks:
         text = chunk.text + "".join(chunk.metadata.heading_path)
         assert not any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def test_join_lines_mends_words_and_keeps_compounds() -> None:
+    from ingestkit_pdf.layout import join_lines
+
+    assert join_lines(["the propa-", "gation of"]) == "the propagation of"
+    assert join_lines(["a state-of-the-", "art design"]) == "a state-of-the-art design"
+    assert join_lines(["Multi-", "Arch: same"]) == "Multi-Arch: same"
+    assert join_lines(["range 1 -", "5 days"]) == "range 1 - 5 days"

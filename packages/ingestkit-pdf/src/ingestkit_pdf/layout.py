@@ -189,6 +189,8 @@ def join_lines(texts: Iterable[str]) -> str:
             last_word = joined.rsplit(" ", 1)[-1]
             # "state-of-the-" / "art" is a compound broken at its own hyphen: keep it.
             joined = joined + text if "-" in last_word[:-1] else joined[:-1] + text
+        elif joined.endswith("-") and len(joined) >= 2 and joined[-2].isalpha() and text[:1].isupper():
+            joined += text  # "Multi-" / "Arch", "non-" / "English": a compound, hyphen kept
         else:
             joined = f"{joined} {text}"
     return joined
