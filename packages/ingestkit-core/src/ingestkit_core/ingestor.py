@@ -3,6 +3,9 @@
 ``run`` walks the given paths, routes each file, skips content the store already
 holds (unless forced), submits the rest, passes each completed result through the
 stages in batches, writes it to the store and returns every result in input order.
+With a shared store (PostgreSQL) and no stages, jobs name the store and Redis workers
+that hold it write the results themselves: those come back as summaries
+(``ProcessingResult.stored``) and are not written again here.
 A bad file — or a store error while writing one — never stops the batch: that
 document fails with a code and the rest go on.
 """
@@ -23,7 +26,7 @@ from ingestkit_core.processor import ingest_key
 from ingestkit_core.routing import Entry, Route, Routed, as_route, route, walk
 from ingestkit_core.stages.base import Stage
 from ingestkit_core.stages.embed import EmbeddingStage, fit_chunking
-from ingestkit_core.stores.base import FileBacked, Store, VectorStore
+from ingestkit_core.stores.base import FileBacked, SharedStore, Store, VectorStore
 from ingestkit_core.tables import file_stem
 
 logger = logging.getLogger(__name__)
@@ -75,6 +78,17 @@ class Ingestor(Closing):
         self._owns_execution = execution is None
         self.pruned = 0
         """Files the last ``run(prune=True)`` removed from the store."""
+
+    @property
+    def store_url(self) -> str | None:
+        """The store each job names: workers that hold it write the result and send back a summary.
+
+        Only a shared store (other machines can open it), and only without stages: an
+        embedder's vectors are made here, before storing, so this process writes then.
+        """
+        if isinstance(self.store, SharedStore) and not self.stages:
+            return self.store.shared_url
+        return None
 
     @property
     def execution(self) -> ExecutionBackend:
@@ -173,7 +187,9 @@ class Ingestor(Closing):
                 key = ingest_key(path, chosen.processor, options, known_hash=fingerprint.content_hash)
                 if not force and self.store.has(key.value, source_uri):
                     return skipped(path, name, ErrorCode.W_UNCHANGED, "already ingested; unchanged")
-            return self.execution.submit(path, options, timeout_s=chosen.timeout_s, fingerprint=fingerprint)
+            return self.execution.submit(
+                path, options, timeout_s=chosen.timeout_s, fingerprint=fingerprint, store_url=self.store_url
+            )
         except OSError as exc:
             error = IngestError.of(ErrorCode.E_FILE_UNREADABLE, f"cannot read {path}: {exc}", stage="submit")
         except IngestkitError as exc:
@@ -191,8 +207,8 @@ class Ingestor(Closing):
             done(position, self._store(result))
 
     def _store(self, result: ProcessingResult) -> ProcessingResult:
-        if self.store is None:
-            return result
+        if self.store is None or result.stored is not None:
+            return result  # no store, or a worker already wrote it
         try:
             self.store.write(result)
         except Exception as exc:  # one document's store error never ends the run

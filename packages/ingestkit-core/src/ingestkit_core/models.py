@@ -242,6 +242,16 @@ class Extraction(_Model):
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per processing stage")
 
 
+class StoredSummary(_Model):
+    """What a worker wrote to the shared store itself, sent back instead of the content."""
+
+    outcome: Literal["inserted", "replaced", "unchanged", "not_written"] = Field(
+        description="The store's WriteOutcome for this result"
+    )
+    chunks: int = Field(ge=0, description="Chunks the result held")
+    tables: int = Field(ge=0, description="Tables the result held")
+
+
 class ProcessingResult(_Model):
     """What processing one file produced, whatever its format and wherever it ran."""
 
@@ -261,6 +271,11 @@ class ProcessingResult(_Model):
         default_factory=dict, description="Document metadata: title, author, dates…"
     )
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage, plus 'total'")
+    stored: StoredSummary | None = Field(
+        default=None,
+        description="Set when the worker wrote this result to the shared store itself; its chunks and "
+        "tables then stayed there and the lists here are empty",
+    )
 
     @classmethod
     def failure(
@@ -301,6 +316,20 @@ class ProcessingResult(_Model):
     @property
     def key(self) -> str | None:
         return self.ingest_key.value if self.ingest_key else None
+
+    @property
+    def chunk_count(self) -> int:
+        """Chunks this result produced, also when a worker stored them and sent only a summary."""
+        if self.stored is not None and not self.chunks:
+            return self.stored.chunks
+        return len(self.chunks)
+
+    @property
+    def table_count(self) -> int:
+        """Tables this result produced, also when a worker stored them and sent only a summary."""
+        if self.stored is not None and not self.tables:
+            return self.stored.tables
+        return len(self.tables)
 
     @property
     def error_codes(self) -> list[str]:

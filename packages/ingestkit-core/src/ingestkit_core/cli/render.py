@@ -36,8 +36,8 @@ def summary(results: list[ProcessingResult], seconds: float) -> dict[str, Any]:
         "files": len(results),
         **{status.value: counts.get(status.value, 0) for status in ResultStatus},
         "pages": sum(result.page_count for result in results),
-        "chunks": sum(len(result.chunks) for result in results),
-        "tables": sum(len(result.tables) for result in results),
+        "chunks": sum(result.chunk_count for result in results),
+        "tables": sum(result.table_count for result in results),
         "seconds": round(seconds, 3),
         "results": [
             {
@@ -45,8 +45,8 @@ def summary(results: list[ProcessingResult], seconds: float) -> dict[str, Any]:
                 "status": result.status.value,
                 "processor": result.processor,
                 "pages": result.page_count,
-                "chunks": len(result.chunks),
-                "tables": len(result.tables),
+                "chunks": result.chunk_count,
+                "tables": result.table_count,
                 "errors": result.error_codes,
                 "warnings": result.warning_codes,
                 "messages": _messages(result),
@@ -76,8 +76,8 @@ def print_summary(results: list[ProcessingResult], seconds: float, store_url: st
                 result.path,
                 f"[{style}]{result.status.value}[/{style}]",
                 str(result.page_count or ""),
-                str(len(result.chunks)),
-                str(len(result.tables)),
+                str(result.chunk_count),
+                str(result.table_count),
                 notes,
             )
         out.print(table)

@@ -39,6 +39,7 @@ MAX_TIMEOUT = Flag("--max-timeout", "worker.max_timeout_s")
 ALLOW_PATH = Flag("--allow-path", "worker.allow_paths")
 SCRATCH = Flag("--scratch-dir", "worker.scratch_dir")
 TEST_PROCESSORS = Flag("--include-test-processors", "worker.include_test_processors")
+WORKER_STORES = Flag("--store", "worker.stores")
 
 
 @app.command()
@@ -54,6 +55,7 @@ def worker(
     allow_path: Annotated[list[Path] | None, ALLOW_PATH.option()] = None,
     scratch_dir: Annotated[Path | None, SCRATCH.option(file_okay=False)] = None,
     include_test_processors: Annotated[bool, TEST_PROCESSORS.option()] = False,
+    store: Annotated[list[str] | None, WORKER_STORES.option()] = None,
     config_file: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Log errors only.")] = False,
 ) -> None:
@@ -77,6 +79,7 @@ def worker(
             ALLOW_PATH: [str(path) for path in allow_path] if allow_path else None,
             SCRATCH: str(scratch_dir) if scratch_dir else None,
             TEST_PROCESSORS: include_test_processors or None,
+            WORKER_STORES: store,
         },
     )
     try:

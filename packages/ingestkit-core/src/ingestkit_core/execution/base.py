@@ -56,10 +56,14 @@ class ExecutionBackend(Protocol):
         *,
         timeout_s: float | None = None,
         fingerprint: Fingerprint | None = None,
+        store_url: str | None = None,
     ) -> str:
         """Queue one file; ``timeout_s`` overrides the backend's per-document limit.
 
         ``fingerprint`` is the file's content hash when the caller already took it.
+        ``store_url`` (credential-free) names a shared store the result belongs in: a
+        distributed backend lets workers that hold it write the result there and hand
+        back a summary (``ProcessingResult.stored``); local backends ignore it.
         """
         ...
 

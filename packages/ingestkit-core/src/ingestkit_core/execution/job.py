@@ -96,10 +96,10 @@ class Job(BaseModel):
     @classmethod
     def _no_credentials(cls, value: str | None) -> str | None:
         # Jobs sit in Redis where anyone with access reads them: a password never travels.
-        if value is not None and (
-            urlsplit(value).password is not None
-            or any(key == "password" for key, _ in parse_qsl(urlsplit(value).query))
-        ):
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.password or any(key == "password" for key, _ in parse_qsl(parts.query)):
             raise ValueError("store_url must not hold a password")
         return value
 

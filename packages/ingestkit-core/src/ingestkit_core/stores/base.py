@@ -15,7 +15,8 @@ content, keyed by its ingest key) the source currently holds:
 
 What only some stores can do is a protocol of its own: :class:`SQLTables` (SQL over
 the extracted tables), :class:`FileBacked` (files on this machine the walker must skip),
-:class:`VectorStore` (embeddings per embedding space, and nearest-neighbour search).
+:class:`VectorStore` (embeddings per embedding space, and nearest-neighbour search),
+:class:`SharedStore` (reachable from other machines, so workers can write to it).
 """
 
 from __future__ import annotations
@@ -205,3 +206,15 @@ class FileBacked(Protocol):
     """A store kept in files on this machine (never ingested as documents)."""
 
     def files(self) -> list[Path]: ...
+
+
+@runtime_checkable
+class SharedStore(Protocol):
+    """A store other machines can open: Redis workers write their results to it themselves.
+
+    ``shared_url`` names it without credentials (a queued job carries it; a worker opens
+    the store with its own credentials and writes only when the URL is one of its stores).
+    """
+
+    @property
+    def shared_url(self) -> str: ...

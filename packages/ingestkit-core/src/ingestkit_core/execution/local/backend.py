@@ -102,6 +102,7 @@ class LocalExecutionBackend(Closing):
         *,
         timeout_s: float | None = None,
         fingerprint: Fingerprint | None = None,
+        store_url: str | None = None,  # results come back here; the caller writes them
     ) -> str:
         job = Job.create(
             file_path, config, timeout_s=timeout_s or self.options.timeout_s, fingerprint=fingerprint

@@ -25,8 +25,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from ingestkit_core.closing import Closing
-from ingestkit_core.errors import ErrorCode, ExecutionError
+from ingestkit_core.errors import ConfigError, ErrorCode, ExecutionError
 from ingestkit_core.execution.base import JobInfo, JobState
 from ingestkit_core.execution.job import Job
 from ingestkit_core.execution.redis.broker import Broker
@@ -77,12 +79,21 @@ class RedisExecutionBackend(Closing):
         *,
         timeout_s: float | None = None,
         fingerprint: Fingerprint | None = None,
+        store_url: str | None = None,
     ) -> str:
+        """Queue one file; with ``store_url``, a worker holding that store writes the result."""
         if self._closed:
             raise ExecutionError("backend is closed", ErrorCode.E_EXECUTION_CLOSED)
-        job = Job.create(
-            file_path, config, timeout_s=timeout_s or self.options.timeout_s, fingerprint=fingerprint
-        )
+        try:
+            job = Job.create(
+                file_path,
+                config,
+                timeout_s=timeout_s or self.options.timeout_s,
+                fingerprint=fingerprint,
+                store_url=store_url,
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"cannot queue {display(str(file_path))}: {exc}") from None
         self._check_processor(job.processor)
         source = Path(file_path).absolute()
         digest, content = self._upload(job.id, source)

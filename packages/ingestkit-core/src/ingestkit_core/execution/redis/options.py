@@ -123,6 +123,11 @@ class WorkerOptions(BaseModel):
         default=None,
         description="Where inline content is written for parsing; default a private temporary folder",
     )
+    stores: tuple[str, ...] = Field(
+        default=(),
+        description="Shared stores (postgresql://…, with this worker's credentials) it writes results to "
+        "itself when a job names one; results for other stores go back to the submitter",
+    )
 
     @property
     def slots(self) -> int:

@@ -56,6 +56,14 @@ class Run:
         return self.spec.processor if self.spec else self.fields.get("processor", "")
 
 
+def identify(run: Run, result: ProcessingResult) -> None:
+    """Give ``result`` the path and source the submitter knows it by (not the worker's copy)."""
+    if run.spec is not None:
+        result.path = run.spec.job.path
+        if os.path.isabs(run.spec.source):
+            result.source_uri = Path(run.spec.source).as_uri()
+
+
 def failure(run: Run, code: ErrorCode, message: str) -> ProcessingResult:
     return ProcessingResult.failure(run.path or "?", run.processor or "?", IngestError.of(code, message))
 
@@ -77,10 +85,7 @@ class Publisher:
     ) -> Published:
         """Publish what became of ``run``; ``stopping``: the worker is shutting down."""
         spec = run.spec
-        if spec is not None:
-            result.path = spec.job.path
-            if os.path.isabs(spec.source):
-                result.source_uri = Path(spec.source).as_uri()
+        identify(run, result)
         failed = result.status is ResultStatus.FAILED
         first = result.errors[0] if failed and result.errors else None
         retryable = first is not None and all(error.retryable for error in result.errors)

@@ -6,7 +6,9 @@ child process, which enforces the time limit and memory cap by killing the child
 a parser that hangs or spins cannot stop this process from renewing its leases. A
 heartbeat thread renews the lease of every job held, every ``min(1, lease_s / 4)``
 seconds, and stops the parse of a job that was cancelled or that another worker has
-reclaimed. A thread per slot waits for each parse and publishes its outcome.
+reclaimed. A thread per slot waits for each parse and publishes its outcome; when the
+job names a shared store this worker holds (``--store``), that thread writes the result
+there first and publishes only a summary (:mod:`.stores`).
 
 A job is checked before it runs (:mod:`.spec`, :mod:`.intake`): one that cannot run as
 sent is dead-lettered with a code and the worker goes on. Redis going away is retried
@@ -40,8 +42,9 @@ from ingestkit_core.execution.local import LocalExecutionBackend, LocalExecution
 from ingestkit_core.execution.redis.broker import Broker
 from ingestkit_core.execution.redis.intake import Intake, served_processors
 from ingestkit_core.execution.redis.options import RedisExecutionOptions, WorkerOptions
-from ingestkit_core.execution.redis.outcome import Publisher, Run, as_int, failure
+from ingestkit_core.execution.redis.outcome import Publisher, Run, as_int, failure, identify
 from ingestkit_core.execution.redis.spec import JobRefused, JobSpec, read_spec
+from ingestkit_core.execution.redis.stores import WorkerStores
 from ingestkit_core.execution.redis.verdicts import (
     Delivery,
     RenewVerdict,
@@ -71,6 +74,11 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.beat_s = min(1.0, self.redis.lease_s / 4)
         self.broker = Broker.connect(self.redis)  # first: nothing to clean up when Redis is not there
+        try:
+            self.stores = WorkerStores(self.options.stores)
+        except BaseException:
+            self.broker.close()
+            raise
         if self.options.scratch_dir is not None:
             self.options.scratch_dir.mkdir(parents=True, exist_ok=True)
         self._scratch = Path(tempfile.mkdtemp(prefix="ingestkit-worker-", dir=self.options.scratch_dir))
@@ -130,9 +138,9 @@ class Worker:
             self._beat()
             self._heartbeat.start()
             logger.info(
-                "worker %s: serving %s from %s (prefix %s), %d slot(s), lease %.1fs",
+                "worker %s: serving %s from %s (prefix %s), %d slot(s), lease %.1fs; writes to %s",
                 self.id, ", ".join(self.processors), self.broker.redacted_url, self.redis.prefix,
-                self.slots, self.redis.lease_s,
+                self.slots, self.redis.lease_s, ", ".join(self.stores.urls) or "no store (submitters write)",
             )  # fmt: skip
             self._serve()
         except ExecutionError as exc:
@@ -266,7 +274,11 @@ class Worker:
 
     def _collect(self, run: Run) -> None:
         try:
-            self._complete(run, self._local.get_result(run.local_id))
+            result = self._local.get_result(run.local_id)
+            if run.spec is not None and not run.abandoned:
+                identify(run, result)
+                result = self.stores.keep(run.spec.job.store_url, result)
+            self._complete(run, result)
         except Exception:
             logger.exception("job %s %s: could not publish its outcome", run.delivery.job_id, run.path)
             self._forget(run)
@@ -348,6 +360,7 @@ class Worker:
         if self._heartbeat.is_alive():
             self._heartbeat.join()
         self._local.close()
+        self.stores.close()
         try:
             self.broker.retire(self.id, self.queues)
         except ExecutionError as exc:
