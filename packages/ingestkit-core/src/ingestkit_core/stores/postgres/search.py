@@ -9,6 +9,7 @@ frequencies from the ``tsvector`` positions, lengths from ``word_count``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -80,30 +81,46 @@ def bm25_search(cur: psycopg.Cursor[Any], query: str, limit: int, filters: Searc
     attempts = [" & ".join(quoted), " | ".join(quoted)] if len(quoted) > 1 else [quoted[0]]
     if len(every) > 1 and phrase:
         attempts.insert(0, phrase)
+    # Collection statistics once per search, shared by its attempts.
+    cur.execute(
+        "SELECT count(*), coalesce(avg(word_count), 1), array(SELECT (SELECT count(*) FROM chunks x "
+        "WHERE x.tsv @@ quote_literal(t.lexeme)::tsquery) "
+        "FROM unnest(%s::text[]) WITH ORDINALITY AS t(lexeme, i) ORDER BY t.i) FROM chunks",
+        (lexemes,),
+    )
+    stats = cur.fetchone()
+    assert stats is not None
+    corpus = _Corpus(int(stats[0]), float(stats[1]), lexemes, [int(df) for df in stats[2]])
     hits: dict[str, SearchHit] = {}
     for match in attempts:
         if len(hits) >= limit:
             break
-        for hit in _bm25(cur, lexemes, match, where, params, limit):
+        for hit in _bm25(cur, corpus, match, where, params, limit):
             if hit.chunk_id not in hits:
                 hit.scores["rank"] = len(hits) + 1
                 hits[hit.chunk_id] = hit
     return list(hits.values())[:limit]
 
 
-# The statistics are computed once per query (MATERIALIZED): inlined into the per-hit
-# scoring, each document frequency would be counted again for every hit.
+# The statistics come in as values (MATERIALIZED): inlined into the per-hit scoring, a
+# computed one would be computed again for every hit.
+@dataclass(frozen=True)
+class _Corpus:
+    """What BM25 needs of the whole collection: chunk count, mean length, each term's document frequency."""
+
+    n: int
+    avgdl: float
+    lexemes: list[str]
+    df: list[int]
+
+
 def _bm25(
-    cur: psycopg.Cursor[Any], lexemes: list[str], match: str, where: str, params: list[Any], limit: int
+    cur: psycopg.Cursor[Any], corpus: _Corpus, match: str, where: str, params: list[Any], limit: int
 ) -> list[SearchHit]:
     cur.execute(
         f"""
-        WITH corpus AS MATERIALIZED (SELECT count(*) AS n, coalesce(avg(word_count), 1) AS avgdl FROM chunks),
-        terms AS MATERIALIZED (
-            SELECT t.lexeme,
-                (SELECT count(*) FROM chunks x WHERE x.tsv @@ quote_literal(t.lexeme)::tsquery) AS df
-            FROM unnest(%s::text[]) AS t(lexeme)
-        ),
+        WITH corpus AS MATERIALIZED (SELECT %s::float8 AS n, %s::float8 AS avgdl),
+        terms AS MATERIALIZED (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS t(lexeme, df)),
         scored AS (
             SELECT c.id, c.ingest_key,
                 (SELECT coalesce(sum(
@@ -123,7 +140,7 @@ def _bm25(
         FROM scored f JOIN chunks c ON c.id = f.id
         ORDER BY f.score DESC, f.id
         """,
-        (lexemes, lexemes, match, *params, limit),
+        (corpus.n, corpus.avgdl, corpus.lexemes, corpus.df, corpus.lexemes, match, *params, limit),
     )
     return [
         SearchHit(
