@@ -127,7 +127,9 @@ class SentenceTransformerEmbedder(EmbedderBase):
         overhead = self._counter.special_tokens() + self._counter.count(options.document_prefix)
         self.max_text_tokens = limit - overhead
         self.batch_size = options.batch_size
-        dimension = self._model.get_embedding_dimension()
+        # Newer sentence-transformers renamed get_sentence_embedding_dimension; the extra allows >= 3.
+        measure = getattr(self._model, "get_embedding_dimension", None)
+        dimension = measure() if measure is not None else self._model.get_sentence_embedding_dimension()
         if not dimension:
             raise ConfigError(f"embedder sentence-transformers: {options.model} does not state its dimension")
         revision = options.revision
