@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ingestkit_core.tables import (
+from ingestkit_core.columns import (
     date_order,
     is_null_marker,
     strip_leaders,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ingestkit_core.tables import TypedColumn, type_column
+from ingestkit_core.columns import TypedColumn, type_column
 from ingestkit_excel.grid import Value
 
 __all__ = ["TypedColumn", "render", "type_column"]

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import repeat
 
-from ingestkit_core.tables import is_null_marker, strip_leaders, text_date, text_number
+from ingestkit_core.columns import is_null_marker, strip_leaders, text_date, text_number
 from ingestkit_excel.grid import BLANK, Merges, SheetGrid, Value
 from ingestkit_excel.headers import header_rows, is_header_row
 

@@ -25,8 +25,9 @@ from ingestkit_core import (
     TableArtifact,
     TableColumn,
 )
+from ingestkit_core.columns import TypedColumn, date_order, type_column
 from ingestkit_core.models import Cell
-from ingestkit_core.tables import TypedColumn, date_order, table_name, type_column, unique_names
+from ingestkit_core.tables import table_name, unique_names
 from ingestkit_excel.columns import render
 from ingestkit_excel.grid import BLANK, Value, cell_ref
 from ingestkit_excel.headers import column_names

@@ -16,10 +16,10 @@ from xml.etree.ElementTree import Element
 from pydantic import JsonValue
 
 from ingestkit_core import Block, BlockKind, ContentType, ErrorCode, IngestError, TableArtifact
+from ingestkit_core.tables import build_table, is_data_table
 from ingestkit_office.charts import CHART_REF, Chart, read_chart
 from ingestkit_office.options import OfficeOptions
 from ingestkit_office.package import Package, Relationship
-from ingestkit_office.tables import build_table, is_data_table
 
 FORMAT = "pptx"
 P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"

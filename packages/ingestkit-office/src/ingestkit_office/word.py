@@ -23,10 +23,10 @@ from xml.etree.ElementTree import Element
 from pydantic import JsonValue
 
 from ingestkit_core import Block, BlockKind, ContentType, IngestError, TableArtifact
+from ingestkit_core.tables import build_table, is_data_table
 from ingestkit_office.charts import CHART_REF, read_chart
 from ingestkit_office.options import OfficeOptions
 from ingestkit_office.package import Package
-from ingestkit_office.tables import build_table, is_data_table
 
 FORMAT = "docx"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ingestkit_core import Block, DocumentError, ErrorCode, IngestError, TableArtifact
+from ingestkit_core.tables import typed_table
 from ingestkit_text.encoding import Encoding, open_text
 from ingestkit_text.options import CsvOptions
-from ingestkit_text.tables import schema_block, typed_table
+from ingestkit_text.tables import schema_block
 
 SNIFF_CHARS = 64 * 1024
 _NUMBER = re.compile(r"[+-]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?")

@@ -17,8 +17,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from ingestkit_core import Block, BlockKind, ContentType, TableArtifact
+from ingestkit_core.tables import build_table, is_data_table
 from ingestkit_text.prose import break_long_runs
-from ingestkit_text.tables import build_table, is_data_table
 
 FORMAT = "markdown"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)

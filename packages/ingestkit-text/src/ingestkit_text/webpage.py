@@ -22,8 +22,8 @@ from lxml.etree import ParserError, _Comment, _Element, _ProcessingInstruction
 from pydantic import JsonValue
 
 from ingestkit_core import Block, BlockKind, ContentType, DocumentError, ErrorCode, TableArtifact
+from ingestkit_core.tables import build_table, is_data_table
 from ingestkit_text.prose import break_long_runs
-from ingestkit_text.tables import build_table, is_data_table
 
 FORMAT = "html"
 _ALWAYS_DROPPED = frozenset(
