@@ -139,37 +139,44 @@ def find_tables(page: pymupdf.Page, profile: PageProfile) -> list[PageTable]:
     # The finder wants PyMuPDF's path objects; read them only on the pages that need them.
     drawings = page.get_drawings()
     for region in profile.table_regions:
-        clip = pymupdf.Rect(region)
-        clip = pymupdf.Rect(
-            clip.x0 - CLIP_MARGIN, clip.y0 - CLIP_MARGIN, clip.x1 + CLIP_MARGIN, clip.y1 + CLIP_MARGIN
-        )
-        paths = [path for path in drawings if _touches(clip, path["rect"])]
-        grid = read_grid(*rules(paths))
-        if grid is not None:
-            words: list[Word] = page.get_text("words", clip=clip, flags=WORD_FLAGS)
-            part = _page_table(grid.rows, grid.bbox, grid.edges, words, profile.number, len(found) + 1)
-            if part is not None:
-                found.append(part)
-            continue
         try:
-            result = page.find_tables(
-                clip=clip, paths=paths, use_layout=False, strategy="lines", add_lines=_open_ends(paths)
-            )
-        except Exception:  # the finder is heuristic code; a failure costs a table, not the page
-            logger.warning("page %d: table finder failed in region %s", profile.number, region, exc_info=True)
-            continue
-        if not result.tables:
-            continue
-        words = page.get_text("words", clip=clip, flags=WORD_FLAGS)
-        for table in result.tables:
-            bbox = (table.bbox[0], table.bbox[1], table.bbox[2], table.bbox[3])
-            cells = [list(row.cells) for row in table.rows]
-            part = _page_table(cells, bbox, _edges(table), words, profile.number, len(found) + 1)
-            if part is not None:
-                found.append(part)
+            found += _region_tables(page, profile.number, region, drawings, len(found))
+        except Exception:  # heuristic code on hostile input: a failure costs a table, not the page
+            logger.warning("page %d: no table read in region %s", profile.number, region, exc_info=True)
     found.sort(key=lambda part: (part.bbox[1], part.bbox[0]))
     for index, part in enumerate(found, start=1):
         part.index = index
+    return found
+
+
+def _region_tables(
+    page: pymupdf.Page,
+    number: int,
+    region: tuple[float, float, float, float],
+    drawings: Sequence[dict[str, Any]],
+    before: int,
+) -> list[PageTable]:
+    x0, y0, x1, y1 = region
+    clip = pymupdf.Rect(x0 - CLIP_MARGIN, y0 - CLIP_MARGIN, x1 + CLIP_MARGIN, y1 + CLIP_MARGIN)
+    paths = [path for path in drawings if _touches(clip, path["rect"])]
+    found: list[PageTable] = []
+    grid = read_grid(*rules(paths))
+    if grid is not None:
+        words: list[Word] = page.get_text("words", clip=clip, flags=WORD_FLAGS)
+        part = _page_table(grid.rows, grid.bbox, grid.edges, words, number, before + 1)
+        return [part] if part is not None else []
+    result = page.find_tables(
+        clip=clip, paths=paths, use_layout=False, strategy="lines", add_lines=_open_ends(paths)
+    )
+    if not result.tables:
+        return []
+    words = page.get_text("words", clip=clip, flags=WORD_FLAGS)
+    for table in result.tables:
+        bbox = (table.bbox[0], table.bbox[1], table.bbox[2], table.bbox[3])
+        cells = [list(row.cells) for row in table.rows]
+        part = _page_table(cells, bbox, _edges(table), words, number, before + len(found) + 1)
+        if part is not None:
+            found.append(part)
     return found
 
 
