@@ -6,6 +6,10 @@ served by three ``ingestkit worker`` processes. While the batch runs, a random w
 replacement started. At the end every document has exactly one result and exactly one
 stored copy of its chunks, every job published exactly one outcome, and the jobs the
 killed workers held were reclaimed within about twice the lease.
+
+With a PostgreSQL store the workers hold it and write the results themselves (the
+submitter receives summaries); at-least-once delivery plus the idempotent store must
+still end with every document stored once.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import pytest
 from ingestkit_core import Ingestor, ProcessingResult, Router, SQLiteStore
 from ingestkit_core.execution.redis import Broker, RedisExecutionBackend, RedisExecutionOptions
 from ingestkit_core.execution.redis.keys import GROUP
+from ingestkit_core.stores.postgres import PostgresStore
 from ingestkit_testkit import TestkitOptions, write_case
 from ingestkit_testkit.fleet import WorkerFleet, purge_prefix, unique_prefix
+from ingestkit_testkit.postgres import drop_schema, postgres_or_skip, unique_schema, with_schema
 
 LEASE_S = 1.5
 
@@ -52,7 +58,16 @@ def held_by(broker: Broker, pid: int) -> list[str]:
     return held
 
 
-def run_chaos(tmp_path: Path, redis_url: str, *, documents: int, kills: int, every_s: float) -> ChaosReport:
+def run_chaos(
+    tmp_path: Path,
+    redis_url: str,
+    *,
+    documents: int,
+    kills: int,
+    every_s: float,
+    store_url: str | None = None,
+) -> ChaosReport:
+    """With ``store_url`` (PostgreSQL) the workers write the results; else the submitter, to SQLite."""
     rng = random.Random(5)
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -65,14 +80,16 @@ def run_chaos(tmp_path: Path, redis_url: str, *, documents: int, kills: int, eve
         )
     prefix = unique_prefix("chaos")
     purge_prefix(redis_url, prefix)
-    store = SQLiteStore(tmp_path / "chaos.db")
+    store = PostgresStore(store_url) if store_url else SQLiteStore(tmp_path / "chaos.db")
     report = ChaosReport()
     results: list[ProcessingResult] = []
     broker = Broker.connect(RedisExecutionOptions(url=redis_url, prefix=prefix))
     backend = RedisExecutionBackend(
         url=redis_url, prefix=prefix, timeout_s=30, max_attempts=8, retry_backoff_s=0.1
     )
-    fleet = WorkerFleet(redis_url, prefix, workers=2, lease_s=LEASE_S)
+    fleet = WorkerFleet(
+        redis_url, prefix, workers=2, lease_s=LEASE_S, stores=(store_url,) if store_url else ()
+    )
     try:
         fleet.start(3)
         ingestor = Ingestor([Router(TestkitOptions())], execution=backend, store=store)
@@ -102,6 +119,8 @@ def run_chaos(tmp_path: Path, redis_url: str, *, documents: int, kills: int, eve
         assert len(results) == documents
         assert all(result.ok for result in results), [r.errors for r in results if not r.ok][:3]
         assert len({result.path for result in results}) == documents
+        # Written by the workers when they hold the store: only summaries came back.
+        assert all((result.stored is not None) == bool(store_url) for result in results)
         # Exactly one stored copy of each document's chunks.
         assert store.query("SELECT COUNT(*) FROM documents")[0][0] == documents
         chunks, distinct = store.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM chunks")[0]
@@ -143,6 +162,23 @@ def check_reclaims(report: ChaosReport) -> None:
 
 def test_chaos_kill_workers_while_they_parse(tmp_path: Path, redis_url: str) -> None:
     check_reclaims(run_chaos(tmp_path, redis_url, documents=240, kills=4, every_s=1.5))
+
+
+def test_chaos_workers_writing_to_postgres(tmp_path: Path, redis_url: str) -> None:
+    server = postgres_or_skip()
+    schema = unique_schema("chaos")
+    try:
+        report = run_chaos(
+            tmp_path,
+            redis_url,
+            documents=200,
+            kills=4,
+            every_s=2.0,
+            store_url=with_schema(server.url, schema),
+        )
+    finally:
+        drop_schema(server.url, schema)
+    check_reclaims(report)
 
 
 @pytest.mark.stress
