@@ -31,6 +31,8 @@ MIN_BAND = 3.0
 REACH = 1.0
 FRAME_SHARE = 0.9
 """Share of the grid's height the outermost column rules must cover."""
+MAX_CELLS = 5000
+"""More cells than any printed table (a hatched drawing): left to the general finder."""
 RULED_SHARE = 0.5
 """Share of the grid's width each row rule must cover (partial rules under a spanning header pass)."""
 
@@ -117,7 +119,7 @@ def read_grid(horizontal: Sequence[Box], vertical: Sequence[Box]) -> Grid | None
     if len(xs) < 3 or len(ys) < 3:
         return None
     row_bands, column_bands = _bands(ys), _bands(xs)
-    if len(row_bands) < 2 or len(column_bands) < 2:
+    if len(row_bands) < 2 or len(column_bands) < 2 or len(row_bands) * len(column_bands) > MAX_CELLS:
         return None
 
     def at_x(x: float) -> list[Box]:
