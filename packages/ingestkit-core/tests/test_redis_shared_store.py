@@ -5,6 +5,7 @@ Real Redis, a real PostgreSQL (ingestkit_testkit.postgres), real worker subproce
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from ingestkit_core import Ingestor, ProcessingResult, ResultStatus, Router
+from ingestkit_core.config import load_config
 from ingestkit_core.errors import ConfigError, ErrorCode
 from ingestkit_core.execution.job import Job, run_job
 from ingestkit_core.execution.redis import RedisExecutionBackend
@@ -20,7 +22,7 @@ from ingestkit_core.models import StoredSummary
 from ingestkit_core.stores.base import SharedStore
 from ingestkit_core.stores.postgres import PostgresStore
 from ingestkit_testkit import TestkitOptions, write_case
-from ingestkit_testkit.fleet import WorkerFleet
+from ingestkit_testkit.fleet import WorkerFleet, worker_command
 from ingestkit_testkit.postgres import drop_schema, postgres_or_skip, unique_schema, with_schema
 
 
@@ -186,3 +188,66 @@ def test_a_store_error_fails_that_document_and_the_worker_goes_on(
         stats = store.stats()
         total = sum(map(chunks_of, docs))
         assert (stats.documents, stats.chunks, stats.failing_sources) == (len(docs), total, 1)
+
+
+def test_a_store_error_worth_retrying_runs_the_job_again(
+    redis_url: str, prefix: str, tmp_path: Path, store_url: str, store: PostgresStore
+) -> None:
+    # The server rolls back the first write with a serialization failure (SQLSTATE 40001),
+    # as under a lost connection or a conflicting writer: trying again works.
+    schema = parse_qs(urlsplit(store_url).query)["schema"][0]
+    with psycopg.connect(postgres_or_skip().url, autocommit=True) as conn:
+        conn.execute(f"CREATE SEQUENCE {schema}.tries")
+        conn.execute(
+            f"CREATE FUNCTION {schema}.flaky() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.text LIKE '%flaky%' AND nextval('{schema}.tries') = 1 THEN "
+            "RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER flaky BEFORE INSERT ON {schema}.chunks "
+            f"FOR EACH ROW EXECUTE FUNCTION {schema}.flaky()"
+        )
+    doc = write_case(tmp_path / "flaky.iktest", "ok", text="# Flaky\n\nThis write is flaky at first.")
+    with (
+        fleet_for(redis_url, prefix, (store_url,)) as fleet,
+        RedisExecutionBackend(url=redis_url, prefix=prefix, timeout_s=30, retry_backoff_s=0.1) as backend,
+    ):
+        fleet.start(1)
+        job = backend.submit(doc, TestkitOptions(), store_url=store.shared_url)
+        result = backend.get_result(job, 60)
+        assert result.ok
+        assert result.stored is not None
+        assert backend.status(job).attempts == 2
+    assert store.stats().chunks == chunks_of(doc)
+
+
+def test_a_worker_refuses_a_store_it_cannot_share_or_reach_at_start(redis_url: str, prefix: str) -> None:
+    def worker(store: str) -> tuple[int, str]:
+        """Exit status and stderr (as one line: the terminal wraps it)."""
+        command = [
+            *worker_command(),
+            "worker",
+            "--redis-url",
+            redis_url,
+            "--prefix",
+            prefix,
+            "--store",
+            store,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        return done.returncode, " ".join(done.stderr.split())
+
+    status, message = worker("memory://")
+    assert status == 2
+    assert "is not one other machines can open" in message
+    status, message = worker("postgresql://kb:secret@127.0.0.1:1/kb?connect_timeout_s=2")
+    assert status == 2
+    assert "cannot open PostgreSQL store" in message
+    assert "secret" not in message
+
+
+def test_worker_stores_come_from_the_worker_section_of_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "worker.toml"
+    config.write_text('[worker]\nstores = ["postgresql://kb@db-host/kb"]\n')
+    assert load_config(config).worker.stores == ("postgresql://kb@db-host/kb",)
