@@ -389,12 +389,15 @@ def test_tables_are_typed_sql_tables_with_misfits_as_text(store: PostgresStore) 
     ]
 
 
-def test_a_table_name_postgres_cannot_hold_is_skipped_with_a_warning(store: PostgresStore) -> None:
+def test_a_long_table_name_is_shortened_to_what_postgres_holds(store: PostgresStore) -> None:
     long_label = "Quarterly figures by region and product line for the board " * 2
     stored = result("/kb/" + "x" * 50 + ".xlsx", "l1", ["Figures."], table=ROSTER, table_label=long_label)
     assert store.write(stored) is WriteOutcome.INSERTED
-    assert [warning.code for warning in stored.warnings] == ["W_TABLE_SKIPPED"]
-    assert store.stats().tables == 0
+    assert stored.warnings == []
+    assert store.stats().tables == 1
+    [(name,)] = store.query("SELECT table_name FROM extracted_tables")
+    assert len(name.encode()) <= 63
+    assert store.query(f'SELECT count(*) FROM {store.tables_schema}."{name}"')[0][0] == len(ROSTER[1])
     assert [hit.text for hit in store.search("figures")] == ["Figures."]
 
 

@@ -209,3 +209,18 @@ def read_only(path: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_long_table_names_fit_every_store_and_stay_unique() -> None:
+    from ingestkit_core.tables import MAX_TABLE_NAME, table_name
+
+    long_file = "quarterly-statistics-of-the-regional-office-for-transport-" * 2 + ".xlsx"
+    a = table_name(long_file, "Passenger journeys by operator and month, seasonally adjusted")
+    b = table_name(long_file, "Passenger journeys by operator and month, not seasonally adjusted")
+    assert len(a) <= MAX_TABLE_NAME
+    assert len(b) <= MAX_TABLE_NAME
+    assert a != b
+    assert a == table_name(long_file, "Passenger journeys by operator and month, seasonally adjusted")
+    assert len(table_name(long_file, "Sheet1", "_12")) <= MAX_TABLE_NAME
+    assert table_name(long_file, "Sheet1", "_12").endswith("_12")
+    assert table_name("roster.xlsx", "Sheet1") == "roster__sheet1", "short names are unchanged"

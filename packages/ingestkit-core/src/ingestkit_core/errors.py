@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     E_CONFIG_NOT_SERIALIZABLE = "E_CONFIG_NOT_SERIALIZABLE"
     E_STORE_URL = "E_STORE_URL"
     E_STORE_WRITE = "E_STORE_WRITE"
+    E_STORE_UNAVAILABLE = "E_STORE_UNAVAILABLE"
 
     # Warnings: the document was processed, with something the user should know.
     W_NO_PROCESSOR = "W_NO_PROCESSOR"
@@ -108,6 +109,7 @@ _RETRYABLE = frozenset(
         ErrorCode.E_EXECUTION_UNAVAILABLE,
         ErrorCode.E_FILE_UNREADABLE,
         ErrorCode.E_EMBED_UNAVAILABLE,
+        ErrorCode.E_STORE_UNAVAILABLE,
     }
 )
 

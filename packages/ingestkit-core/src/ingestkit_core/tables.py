@@ -14,6 +14,7 @@ the same rules as spreadsheets.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from ingestkit_core.columns import date_order, type_column
 from ingestkit_core.models import Cell, ChunkMetadata, ContentType, TableArtifact, TableColumn
 
 MAX_IDENTIFIER = 60
+MAX_TABLE_NAME = 63
+"""PostgreSQL's identifier limit in bytes (names here are ASCII)."""
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -109,9 +112,14 @@ def table_name(source: str | PurePath, table: str, suffix: str = "") -> str:
 
     ``suffix`` (``ProcessorOptions.table_suffix``: ``""``, ``"_2"``…) is reserved per
     source by the store, so that files with the same name in different folders never
-    share table names.
+    share table names. Names longer than :data:`MAX_TABLE_NAME` (PostgreSQL's limit) keep
+    their start and end a digest of the whole, so they stay unique and stable.
     """
-    return f"{file_stem(source)}__{sanitize(table, fallback='table')}{suffix}"
+    name = f"{file_stem(source)}__{sanitize(table, fallback='table')}"
+    if len(name) + len(suffix) > MAX_TABLE_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_TABLE_NAME - len(suffix) - len(digest) - 1].rstrip('_')}_{digest}"
+    return name + suffix
 
 
 @dataclass(slots=True)

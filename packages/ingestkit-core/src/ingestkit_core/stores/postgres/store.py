@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 # Until core has a store-specific retryable code, a store that cannot be reached now is
 # reported like any unavailable service: retryable.
-UNAVAILABLE = getattr(ErrorCode, "E_STORE_UNAVAILABLE", ErrorCode.E_EXECUTION_UNAVAILABLE)
+UNAVAILABLE = ErrorCode.E_STORE_UNAVAILABLE
 
 
 class PostgresStore(Vectors, Closing):
