@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
-from ingestkit_core import Ingestor, ProcessingResult, ResultStatus, Router
+from ingestkit_core import Ingestor, ProcessingResult, ResultStatus, Router, SQLiteStore
 from ingestkit_core.config import load_config
 from ingestkit_core.errors import ConfigError, ErrorCode
 from ingestkit_core.execution.job import Job, run_job
@@ -22,6 +22,7 @@ from ingestkit_core.models import StoredSummary
 from ingestkit_core.stores.base import SharedStore
 from ingestkit_core.stores.postgres import PostgresStore
 from ingestkit_testkit import TestkitOptions, write_case
+from ingestkit_testkit.embedder import HashingEmbedder
 from ingestkit_testkit.fleet import WorkerFleet, worker_command
 from ingestkit_testkit.postgres import drop_schema, postgres_or_skip, unique_schema, with_schema
 
@@ -251,3 +252,14 @@ def test_worker_stores_come_from_the_worker_section_of_the_config(tmp_path: Path
     config = tmp_path / "worker.toml"
     config.write_text('[worker]\nstores = ["postgresql://kb@db-host/kb"]\n')
     assert load_config(config).worker.stores == ("postgresql://kb@db-host/kb",)
+
+
+def test_jobs_name_only_a_shared_store_and_only_without_stages(tmp_path: Path, store: PostgresStore) -> None:
+    routes = [Router(TestkitOptions())]
+    with Ingestor(routes, store=store) as plain:
+        assert plain.store_url == store.shared_url
+    # Vectors are made by the submitter before storing: it writes then.
+    with Ingestor(routes, store=store, embedder=HashingEmbedder()) as embedding:
+        assert embedding.store_url is None
+    with SQLiteStore(tmp_path / "local.db") as local, Ingestor(routes, store=local) as on_sqlite:
+        assert on_sqlite.store_url is None
