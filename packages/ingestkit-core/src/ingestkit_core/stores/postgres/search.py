@@ -16,41 +16,19 @@ import psycopg
 
 from ingestkit_core.models import ChunkMetadata
 from ingestkit_core.stores.base import SearchFilters, SearchHit
+from ingestkit_core.stores.filters import Dialect
+from ingestkit_core.stores.filters import filter_sql as shared_filter_sql
 from ingestkit_core.text import query_terms
 
 K1, B = 1.2, 0.75
 
 
-def like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+DIALECT = Dialect(mark="%s", content_type="c.content_type")
 
 
 def filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
-    """SQL conditions (on ``c`` chunks, ``d`` documents) and their values, for full-text and vector search."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if not filters.include_toc:
-        clauses.append("c.content_type <> 'toc'")
-    if filters.content_types:
-        clauses.append("c.content_type = ANY(%s)")
-        params.append(sorted(filters.content_types))
-    if filters.processor:
-        clauses.append("d.processor = %s")
-        params.append(filters.processor)
-    if filters.path_prefix or filters.source_uri:
-        inner: list[str] = []
-        if filters.path_prefix:
-            inner.append("f.path LIKE %s")
-            params.append(like_prefix(filters.path_prefix))
-        if filters.source_uri:
-            inner.append("f.source_uri = %s")
-            params.append(filters.source_uri)
-        clauses.append(
-            "EXISTS (SELECT 1 FROM sources f WHERE f.ingest_key = c.ingest_key AND "
-            + " AND ".join(inner)
-            + ")"
-        )
-    return "".join(f" AND {clause}" for clause in clauses), params
+    """SQL conditions (on ``c`` chunks, ``d`` documents) for full-text and vector search."""
+    return shared_filter_sql(filters, DIALECT)
 
 
 def first_path_sql(chunk: str) -> str:

@@ -37,8 +37,9 @@ from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, StoreError, environmental
 from ingestkit_core.models import ProcessingResult, ResultStatus
 from ingestkit_core.stores.base import SearchFilters, SearchHit, SourceInfo, StoreStats, WriteOutcome
+from ingestkit_core.stores.filters import like_prefix
 from ingestkit_core.stores.postgres.schema import LOCK_KEY, LOCK_SOURCE, LOCK_STEM, Migration, lock
-from ingestkit_core.stores.postgres.search import bm25_search, like_prefix
+from ingestkit_core.stores.postgres.search import bm25_search
 from ingestkit_core.stores.postgres.tables import check_table_names, drop_tables, insert_table
 from ingestkit_core.stores.postgres.url import PostgresOptions, redact, split_url, without_password
 from ingestkit_core.stores.postgres.vectors import Vectors, drop_orphan_vectors, has_vectors, put_vectors

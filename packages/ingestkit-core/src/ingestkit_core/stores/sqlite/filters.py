@@ -1,41 +1,19 @@
-"""SQL for search filters, shared by full-text and vector search."""
+"""Search filters in SQLite's dialect (the conditions themselves: :mod:`ingestkit_core.stores.filters`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ingestkit_core.stores.base import SearchFilters
+from ingestkit_core.stores.filters import Dialect, like_prefix
+from ingestkit_core.stores.filters import filter_sql as shared_filter_sql
 
+DIALECT = Dialect(
+    mark="?", content_type="json_extract(c.metadata, '$.content_type')", like_escape=" ESCAPE '\\'"
+)
 
-def like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+__all__ = ["filter_sql", "like_prefix"]
 
 
 def filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
-    """SQL conditions (on ``c`` chunks, ``d`` documents, ``s`` the hit's source) and their values."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if not filters.include_toc:
-        clauses.append("json_extract(c.metadata, '$.content_type') != 'toc'")
-    if filters.content_types:
-        marks = ", ".join("?" * len(filters.content_types))
-        clauses.append(f"json_extract(c.metadata, '$.content_type') IN ({marks})")
-        params.extend(sorted(filters.content_types))
-    if filters.processor:
-        clauses.append("d.processor = ?")
-        params.append(filters.processor)
-    if filters.path_prefix or filters.source_uri:
-        inner, inner_params = [], []
-        if filters.path_prefix:
-            inner.append("f.path LIKE ? ESCAPE '\\'")
-            inner_params.append(like_prefix(filters.path_prefix))
-        if filters.source_uri:
-            inner.append("f.source_uri = ?")
-            inner_params.append(filters.source_uri)
-        clauses.append(
-            "EXISTS (SELECT 1 FROM sources f WHERE f.ingest_key = c.ingest_key AND "
-            + " AND ".join(inner)
-            + ")"
-        )
-        params.extend(inner_params)
-    return "".join(f" AND {clause}" for clause in clauses), params
+    return shared_filter_sql(filters, DIALECT)
