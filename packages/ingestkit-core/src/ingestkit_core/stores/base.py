@@ -21,6 +21,7 @@ the extracted tables), :class:`FileBacked` (files on this machine the walker mus
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -78,6 +79,27 @@ class SourceInfo(BaseModel):
     status: ResultStatus
     error_codes: list[str] = Field(default_factory=list)
     last_seen: float = Field(description="Unix time of the last ingest that met this source")
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SourceInfo:
+        """From a row of :data:`SOURCES_SQL`: uri, path, key, status, error codes (JSON), last seen."""
+        uri, path, key, status, codes, seen = row
+        return cls(
+            source_uri=uri,
+            path=path,
+            ingest_key=key,
+            status=ResultStatus(status),
+            error_codes=json.loads(codes),
+            last_seen=seen,
+        )
+
+
+SOURCES_SQL = (
+    "SELECT st.source_uri, st.path, s.ingest_key, st.status, st.error_codes, st.last_seen "
+    "FROM source_status st LEFT JOIN sources s ON s.source_uri = st.source_uri "
+    "WHERE st.path LIKE {mark}{like_escape} ORDER BY st.path"
+)
+"""Every SQL store's sources query; ``{mark}`` and ``{like_escape}`` are its dialect's."""
 
 
 class StoreStats(BaseModel):

@@ -36,7 +36,14 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, StoreError, environmental
 from ingestkit_core.models import ProcessingResult, ResultStatus
-from ingestkit_core.stores.base import SearchFilters, SearchHit, SourceInfo, StoreStats, WriteOutcome
+from ingestkit_core.stores.base import (
+    SOURCES_SQL,
+    SearchFilters,
+    SearchHit,
+    SourceInfo,
+    StoreStats,
+    WriteOutcome,
+)
 from ingestkit_core.stores.filters import like_prefix
 from ingestkit_core.stores.postgres.schema import LOCK_KEY, LOCK_SOURCE, LOCK_STEM, Migration, lock
 from ingestkit_core.stores.postgres.search import bm25_search
@@ -138,24 +145,9 @@ class PostgresStore(Vectors, Closing):
 
     def sources(self, path_prefix: str | None = None) -> list[SourceInfo]:
         with self._transaction("listing sources", read_only=True) as cur:
-            cur.execute(
-                "SELECT st.source_uri, st.path, s.ingest_key, st.status, st.error_codes, st.last_seen "
-                "FROM source_status st LEFT JOIN sources s ON s.source_uri = st.source_uri "
-                "WHERE st.path LIKE %s ORDER BY st.path",
-                (like_prefix(path_prefix or ""),),
-            )
+            cur.execute(SOURCES_SQL.format(mark="%s", like_escape=""), (like_prefix(path_prefix or ""),))
             rows = cur.fetchall()
-        return [
-            SourceInfo(
-                source_uri=uri,
-                path=path,
-                ingest_key=key,
-                status=ResultStatus(status),
-                error_codes=json.loads(codes),
-                last_seen=seen,
-            )
-            for uri, path, key, status, codes, seen in rows
-        ]
+        return [SourceInfo.from_row(row) for row in rows]
 
     def stats(self) -> StoreStats:
         with self._transaction("counting", read_only=True) as cur:

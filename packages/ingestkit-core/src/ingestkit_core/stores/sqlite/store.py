@@ -37,8 +37,15 @@ import numpy as np
 from ingestkit_core.closing import Closing
 from ingestkit_core.errors import ErrorCode, StoreError, environmental
 from ingestkit_core.models import ChunkMetadata, ProcessingResult, ResultStatus
-from ingestkit_core.stores.base import SearchFilters, SearchHit, SourceInfo, StoreStats, WriteOutcome
-from ingestkit_core.stores.sqlite.filters import filter_sql, like_prefix
+from ingestkit_core.stores.base import (
+    SOURCES_SQL,
+    SearchFilters,
+    SearchHit,
+    SourceInfo,
+    StoreStats,
+    WriteOutcome,
+)
+from ingestkit_core.stores.sqlite.filters import DIALECT, filter_sql, like_prefix
 from ingestkit_core.stores.sqlite.schema import SCHEMA_VERSION, migrate
 from ingestkit_core.stores.sqlite.tables import check_table_names, insert_table
 from ingestkit_core.stores.sqlite.vectors import Vectors
@@ -160,23 +167,9 @@ class SQLiteStore(Vectors, Closing):
         return self._db.execute(sql, params).fetchall()
 
     def sources(self, path_prefix: str | None = None) -> list[SourceInfo]:
-        rows = self._db.execute(
-            "SELECT st.source_uri, st.path, s.ingest_key, st.status, st.error_codes, st.last_seen "
-            "FROM source_status st LEFT JOIN sources s ON s.source_uri = st.source_uri "
-            "WHERE st.path LIKE ? ESCAPE '\\' ORDER BY st.path",
-            (like_prefix(path_prefix or ""),),
-        ).fetchall()
-        return [
-            SourceInfo(
-                source_uri=uri,
-                path=path,
-                ingest_key=key,
-                status=ResultStatus(status),
-                error_codes=json.loads(codes),
-                last_seen=seen,
-            )
-            for uri, path, key, status, codes, seen in rows
-        ]
+        sql = SOURCES_SQL.format(mark=DIALECT.mark, like_escape=DIALECT.like_escape)
+        rows = self._db.execute(sql, (like_prefix(path_prefix or ""),)).fetchall()
+        return [SourceInfo.from_row(row) for row in rows]
 
     def stats(self) -> StoreStats:
         count = self._db.execute
