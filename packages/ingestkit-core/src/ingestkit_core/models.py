@@ -252,8 +252,10 @@ class StoredSummary(_Model):
     tables: int = Field(ge=0, description="Tables the result held")
 
 
-class ProcessingResult(_Model):
-    """What processing one file produced, whatever its format and wherever it ran."""
+class ProcessingResult(Extraction):
+    """What processing one file produced, whatever its format and wherever it ran: the
+    processor's :class:`Extraction` with its identity and status (``timings`` also
+    holds ``total``)."""
 
     path: str
     source_uri: str
@@ -261,16 +263,6 @@ class ProcessingResult(_Model):
     processor_version: str = ""
     status: ResultStatus = ResultStatus.SUCCEEDED
     ingest_key: IngestKey | None = None
-    chunks: list[Chunk] = Field(default_factory=list)
-    tables: list[TableArtifact] = Field(default_factory=list)
-    errors: list[IngestError] = Field(default_factory=list)
-    warnings: list[IngestError] = Field(default_factory=list)
-    page_count: int = 0
-    sheet_count: int = 0
-    metadata: dict[str, JsonValue] = Field(
-        default_factory=dict, description="Document metadata: title, author, dates…"
-    )
-    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage, plus 'total'")
     stored: StoredSummary | None = Field(
         default=None,
         description="Set when the worker wrote this result to the shared store itself; its chunks and "
