@@ -17,8 +17,8 @@ on the redis backend into a fresh PostgreSQL schema per run.
 Needs Redis (``INGESTKIT_TEST_REDIS_URL``, default redis://127.0.0.1:6379/0) and a
 PostgreSQL (``--url``, else ingestkit_testkit.postgres's test server).
 
-    python benchmarks/bench_fleet.py              # every non-scanned PDF, 1 round
-    python benchmarks/bench_fleet.py --limit 10   # the 10 smallest
+    python benchmarks/bench_fleet.py                        # every non-scanned PDF, 3 rounds
+    python benchmarks/bench_fleet.py --limit 10 --rounds 1  # the 10 smallest, once
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--url", help="PostgreSQL server URL (default: the test server)")
     parser.add_argument("--limit", type=int, help="only the N smallest PDFs")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat the scaling run; medians")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each kind; medians")
     parser.add_argument("--scanned", action="store_true", help="include the scanned PDFs (OCR)")
     args = parser.parse_args()
     server_url = args.url
@@ -110,11 +110,14 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(f"corpus: {count} PDFs from {args.corpus}; load average {load:.1f} on {os.cpu_count()} cores")
 
-        cpu_today, wall_today, results = run_batch(
-            redis_url, server_url, folder, workers=2, workers_write=False
-        )
+        today, fleet = [], []
+        for _ in range(args.rounds):
+            cpu, wall, results = run_batch(redis_url, server_url, folder, workers=2, workers_write=False)
+            today.append((cpu, wall))
+            fleet.append(run_batch(redis_url, server_url, folder, workers=2, workers_write=True)[:2])
         chunks = sum(result.chunk_count for result in results)
-        cpu_fleet, wall_fleet, _ = run_batch(redis_url, server_url, folder, workers=2, workers_write=True)
+        cpu_today, wall_today = (statistics.median(values) for values in zip(*today, strict=True))
+        cpu_fleet, wall_fleet = (statistics.median(values) for values in zip(*fleet, strict=True))
         share = cpu_fleet / cpu_today if cpu_today else float("nan")
         print(
             f"1. submitter CPU per document: submitter writes {1000 * cpu_today / count:.1f} ms, "

@@ -120,6 +120,7 @@ class Ingestor(Closing):
         self.pruned = self._prune(paths, entries) if prune and self.store is not None else 0
         results: list[ProcessingResult | None] = [None] * len(entries)
         pending: dict[str, int] = {}
+        store_url = self.store_url  # once per run: every job of it names the same store
 
         def done(position: int, result: ProcessingResult) -> None:
             results[position] = result
@@ -127,7 +128,7 @@ class Ingestor(Closing):
                 on_result(result)
 
         for position, entry in enumerate(entries):
-            submitted = self._submit(entry.path, entry.problem, force)
+            submitted = self._submit(entry.path, entry.problem, force, store_url)
             if isinstance(submitted, str):
                 pending[submitted] = position
             else:
@@ -166,7 +167,9 @@ class Ingestor(Closing):
             logger.info("pruned %d file(s) no longer under %s", removed, ", ".join(map(str, paths)))
         return removed
 
-    def _submit(self, path: Path, problem: str | None, force: bool) -> str | ProcessingResult:
+    def _submit(
+        self, path: Path, problem: str | None, force: bool, store_url: str | None
+    ) -> str | ProcessingResult:
         """A job id, or the result of a file that is not submitted."""
         if problem is not None:
             return skipped(path, "", ErrorCode.W_NOT_A_FILE, f"skipped: {problem}")
@@ -188,7 +191,7 @@ class Ingestor(Closing):
                 if not force and self.store.has(key.value, source_uri):
                     return skipped(path, name, ErrorCode.W_UNCHANGED, "already ingested; unchanged")
             return self.execution.submit(
-                path, options, timeout_s=chosen.timeout_s, fingerprint=fingerprint, store_url=self.store_url
+                path, options, timeout_s=chosen.timeout_s, fingerprint=fingerprint, store_url=store_url
             )
         except OSError as exc:
             error = IngestError.of(ErrorCode.E_FILE_UNREADABLE, f"cannot read {path}: {exc}", stage="submit")

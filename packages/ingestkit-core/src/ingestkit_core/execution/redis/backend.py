@@ -96,7 +96,7 @@ class RedisExecutionBackend(Closing):
             raise ConfigError(f"cannot queue {display(str(file_path))}: {exc}") from None
         self._check_processor(job.processor)
         source = Path(file_path).absolute()
-        digest, content = self._upload(job.id, source)
+        digest, content = self._upload(job.id, source, fingerprint)
         fields: dict[str, str | int | float] = {
             "job": job.model_dump_json(),
             "path": display(job.path),
@@ -115,10 +115,12 @@ class RedisExecutionBackend(Closing):
             self._paths[job.id] = job.path
         return job.id
 
-    def _upload(self, job_id: str, source: Path) -> tuple[str, bytes]:
+    def _upload(self, job_id: str, source: Path, fingerprint: Fingerprint | None) -> tuple[str, bytes]:
         """``(digest, content)`` of a file sent inline, ``("", b"")`` for one sent by path.
 
         Small content travels in the submit call itself; larger content is stored first.
+        The digest is the fingerprint's hash while the file's size and mtime are the ones
+        it was taken at (the submitter hashed it already); else the content is hashed.
         """
         mode = self.options.file_transfer
         if mode == "path":
@@ -143,7 +145,10 @@ class RedisExecutionBackend(Closing):
             data = source.read_bytes()
         except OSError:
             return "", b""
-        digest = hashlib.sha256(data).hexdigest()
+        if fingerprint is not None and (size, info.st_mtime_ns) == (fingerprint.size, fingerprint.mtime_ns):
+            digest = fingerprint.content_hash
+        else:
+            digest = hashlib.sha256(data).hexdigest()
         if len(data) <= SUBMIT_WITH_CONTENT_BYTES:
             return digest, data
         self._guard(lambda: self.broker.put_blob(job_id, data))
