@@ -52,3 +52,19 @@ def test_router_process_uses_its_own_pool_by_default_and_store_when_given(case: 
     assert result.status is ResultStatus.SUCCEEDED
     assert result.metadata["label"] == "x"
     assert store.query("SELECT text FROM chunks") == [("Stored through a router.",)]
+
+
+def test_a_long_run_can_keep_summaries_instead_of_documents(case: Case, tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "kb.db")
+    paths = [case(f"doc{n}", "ok", text=f"# Part {n}\n\nParagraph {n} of the handbook.") for n in range(3)]
+    paths.append(case("bad", "raise", code="E_PARSE_CORRUPT"))
+    with LocalExecutionBackend(strategy="inline") as backend:
+        results = Ingestor([Router(TestkitOptions())], execution=backend, store=store).run(
+            paths, keep_content=False
+        )
+    stored = results[:3]
+    assert all(r.chunks == [] and r.stored is not None and r.stored.outcome == "inserted" for r in stored)
+    assert [r.chunk_count for r in stored] == [1, 1, 1]
+    assert store.query("SELECT count(*) FROM chunks") == [(3,)], "the content is in the store"
+    assert results[3].stored is None
+    assert results[3].error_codes == ["E_PARSE_CORRUPT"]

@@ -21,12 +21,12 @@ from ingestkit_core.closing import Closing
 from ingestkit_core.embedding.base import Embedder
 from ingestkit_core.errors import ConfigError, ErrorCode, IngestkitError
 from ingestkit_core.execution.base import ExecutionBackend
-from ingestkit_core.models import Fingerprint, IngestError, ProcessingResult, ResultStatus
+from ingestkit_core.models import Fingerprint, IngestError, ProcessingResult, ResultStatus, StoredSummary
 from ingestkit_core.processor import ingest_key
 from ingestkit_core.routing import Entry, Route, Routed, as_route, route, walk
 from ingestkit_core.stages.base import Stage
 from ingestkit_core.stages.embed import EmbeddingStage, fit_chunking
-from ingestkit_core.stores.base import FileBacked, SharedStore, Store, VectorStore
+from ingestkit_core.stores.base import FileBacked, SharedStore, Store, VectorStore, WriteOutcome
 from ingestkit_core.tables import file_stem
 
 logger = logging.getLogger(__name__)
@@ -111,9 +111,14 @@ class Ingestor(Closing):
         on_result: ResultCallback | None = None,
         exclude: Iterable[Path] = (),
         prune: bool = False,
+        keep_content: bool = True,
     ) -> list[ProcessingResult]:
         """Process and store; with ``prune``, also remove stored files that vanished from the
-        folders given (only folders walked without error)."""
+        folders given (only folders walked without error).
+
+        With ``keep_content=False`` a result's chunks and tables are let go once stored
+        (``result.stored`` keeps their counts), so a long run holds summaries, not documents.
+        """
         paths = list(paths)
         store_files: list[Path] = self.store.files() if isinstance(self.store, FileBacked) else []
         entries = list(walk(paths, [*exclude, *store_files]))
@@ -132,16 +137,16 @@ class Ingestor(Closing):
             if isinstance(submitted, str):
                 pending[submitted] = position
             else:
-                done(position, self._store(submitted))
+                done(position, self._store(submitted, keep_content))
 
         batch: list[tuple[int, ProcessingResult]] = []
         batch_size = max((stage.batch_size for stage in self.stages), default=1)
         for job_id, result in self.execution.as_completed(list(pending)):
             batch.append((pending[job_id], result))
             if len(batch) >= batch_size:
-                self._finish(batch, done)
+                self._finish(batch, done, keep_content)
                 batch = []
-        self._finish(batch, done)
+        self._finish(batch, done, keep_content)
         return [result for result in results if result is not None]
 
     def _prune(self, paths: list[str | Path], entries: list[Entry]) -> int:
@@ -200,20 +205,29 @@ class Ingestor(Closing):
         return ProcessingResult.failure(path, name, error)
 
     def _finish(
-        self, batch: list[tuple[int, ProcessingResult]], done: Callable[[int, ProcessingResult], None]
+        self,
+        batch: list[tuple[int, ProcessingResult]],
+        done: Callable[[int, ProcessingResult], None],
+        keep_content: bool,
     ) -> None:
         ready = [result for _, result in batch if result.ok]
         for stage in self.stages:
             if ready:
                 stage.run(ready)
         for position, result in batch:
-            done(position, self._store(result))
+            done(position, self._store(result, keep_content))
 
-    def _store(self, result: ProcessingResult) -> ProcessingResult:
+    def _store(self, result: ProcessingResult, keep_content: bool = True) -> ProcessingResult:
         if self.store is None or result.stored is not None:
             return result  # no store, or a worker already wrote it
         try:
-            self.store.write(result)
+            outcome = self.store.write(result)
+            if not keep_content and outcome is not WriteOutcome.NOT_WRITTEN:
+                result.stored = StoredSummary(
+                    outcome=outcome.value, chunks=len(result.chunks), tables=len(result.tables)
+                )
+                result.chunks, result.tables = [], []
+                result.vectors.clear()
         except Exception as exc:  # one document's store error never ends the run
             if not isinstance(exc, IngestkitError):
                 logger.debug("document %s: store traceback", result.path, exc_info=True)

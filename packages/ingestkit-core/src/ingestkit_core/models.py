@@ -243,7 +243,9 @@ class Extraction(_Model):
 
 
 class StoredSummary(_Model):
-    """What a worker wrote to the shared store itself, sent back instead of the content."""
+    """What the store holds of a result whose content is not kept with it: a worker wrote
+    it to the shared store itself and sent this back, or the caller let the content go
+    once it was stored (``Ingestor.run(keep_content=False)``)."""
 
     outcome: Literal["inserted", "replaced", "unchanged", "not_written"] = Field(
         description="The store's WriteOutcome for this result"

@@ -116,7 +116,7 @@ def ingest(
             if ingestor.embedding is not None:
                 embedded = progress.add_task("embedding", total=None)
                 ingestor.embedding.on_progress = lambda count: progress.update(embedded, advance=count)
-            results = ingestor.run(paths, force=force, on_result=advance, prune=prune)
+            results = ingestor.run(paths, force=force, on_result=advance, prune=prune, keep_content=False)
     except IngestkitError as exc:  # the store or embedder refused the setup: nothing was processed
         fail_usage(str(exc))
     except KeyboardInterrupt:
