@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from ingestkit_core import Ingestor, LocalExecutionBackend, ResultStatus, Router, SQLiteStore
 from ingestkit_core.routing import walk
 from ingestkit_testkit import TestkitOptions
@@ -68,3 +70,22 @@ def test_a_long_run_can_keep_summaries_instead_of_documents(case: Case, tmp_path
     assert store.query("SELECT count(*) FROM chunks") == [(3,)], "the content is in the store"
     assert results[3].stored is None
     assert results[3].error_codes == ["E_PARSE_CORRUPT"]
+
+
+def test_a_result_from_another_processor_version_says_it_will_be_redone(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingestkit_core import registry
+    from ingestkit_testkit import TestkitProcessor
+
+    route = Router(TestkitOptions()).route  # this client's processor, version 1
+    newer = TestkitProcessor()
+    newer.version = "2"  # what a worker with a newer package runs
+    monkeypatch.setattr(registry, "_loaded", {**registry._loaded, "testkit": newer})
+    with LocalExecutionBackend(strategy="inline") as backend:
+        [result] = Ingestor([route], execution=backend, store=SQLiteStore(tmp_path / "kb.db")).run(
+            [case("doc", "ok", text="Text.")]
+        )
+    assert result.processor_version == "2"
+    assert result.warning_codes == ["W_PROCESSOR_VERSION"]
+    assert "version 2, but this client has version 1" in result.warnings[0].message

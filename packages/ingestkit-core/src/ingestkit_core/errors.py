@@ -62,6 +62,7 @@ class ErrorCode(StrEnum):
     # Warnings: the document was processed, with something the user should know.
     W_NO_PROCESSOR = "W_NO_PROCESSOR"
     W_NOT_A_FILE = "W_NOT_A_FILE"
+    W_PROCESSOR_VERSION = "W_PROCESSOR_VERSION"
     W_EMBED_PENDING = "W_EMBED_PENDING"
     W_VALUE_AS_TEXT = "W_VALUE_AS_TEXT"
     W_TABLE_SKIPPED = "W_TABLE_SKIPPED"

@@ -215,7 +215,24 @@ class Ingestor(Closing):
             if ready:
                 stage.run(ready)
         for position, result in batch:
+            self._check_version(result)
             done(position, self._store(result, keep_content))
+
+    def _check_version(self, result: ProcessingResult) -> None:
+        """A worker with another version of a processor makes keys this client never asks for."""
+        mine = next(
+            (each.processor.version for each in self.routes if each.processor.name == result.processor), None
+        )
+        if mine is None or not result.processor_version or result.processor_version == mine:
+            return
+        result.warnings.append(
+            IngestError.of(
+                ErrorCode.W_PROCESSOR_VERSION,
+                f"processed by {result.processor} version {result.processor_version}, but this client has "
+                f"version {mine}: the file is processed again on every run until the versions agree",
+                stage="store",
+            )
+        )
 
     def _store(self, result: ProcessingResult, keep_content: bool = True) -> ProcessingResult:
         if self.store is None or result.stored is not None:
