@@ -23,6 +23,7 @@ class Vectors:
     path: str
     _db: sqlite3.Connection
     _matrices: dict[str, tuple[int, list[str], np.ndarray]]
+    _spaces_seen: tuple[int, list[SpaceInfo]] | None = None
 
     def _transaction(self, what: str) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -35,8 +36,12 @@ class Vectors:
             )
 
     def spaces(self) -> list[SpaceInfo]:
+        """The spaces with their counts, recounted only when the file changed (search asks per query)."""
+        version = self._version()
+        if self._spaces_seen is not None and self._spaces_seen[0] == version:
+            return [space.model_copy() for space in self._spaces_seen[1]]
         rows = self._db.execute("SELECT space_key, spec, embedder FROM spaces ORDER BY created_at").fetchall()
-        return [
+        found = [
             SpaceInfo(
                 key=key,
                 spec=json.loads(spec),
@@ -52,6 +57,12 @@ class Vectors:
             )
             for key, spec, embedder in rows
         ]
+        self._spaces_seen = (version, found)
+        return [space.model_copy() for space in found]
+
+    def _version(self) -> int:
+        """Changes when anything was written, by this connection or another."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0]) + self._db.total_changes
 
     def drop_space(self, key: str) -> int:
         with self._transaction(f"dropping embedding space {key}") as db:
@@ -168,7 +179,7 @@ class Vectors:
 
     def _matrix(self, key: str) -> tuple[list[str], np.ndarray]:
         """The space's vectors as one float32 matrix, reloaded when the file changed."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0] + self._db.total_changes
+        version = self._version()
         cached = self._matrices.get(key)
         if cached is not None and cached[0] == version:
             return cached[1], cached[2]
