@@ -139,17 +139,28 @@ class SQLiteStore(Vectors, Closing):
         return list(hits.values())[:limit]
 
     def _bm25(self, match: str, where: str, params: list[Any], limit: int) -> list[SearchHit]:
-        rows = self._db.execute(
-            f"""
-            SELECT c.id, bm25(chunks_fts) AS score, c.text, c.metadata, s.path
-            FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
-            JOIN documents d ON d.ingest_key = c.ingest_key
-            JOIN sources s ON s.source_uri = (
-                SELECT source_uri FROM sources WHERE ingest_key = c.ingest_key ORDER BY source_uri LIMIT 1)
-            WHERE chunks_fts MATCH ? {where} ORDER BY score LIMIT ?
-            """,
-            (match, *params, limit),
-        ).fetchall()
+        """The best ``limit`` matches that pass the filters.
+
+        FTS5 ranks its own matches fastest alone (``ORDER BY rank``), so the best few
+        times ``limit`` are taken from it first, then filtered and given their paths; the
+        window widens only when the filters left too few.
+        """
+        window = limit * 4 + 16
+        while True:
+            rows = self._db.execute(
+                f"""
+                SELECT c.id, m.rank, c.text, c.metadata,
+                       (SELECT path FROM sources WHERE ingest_key = c.ingest_key ORDER BY source_uri LIMIT 1)
+                FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) m
+                JOIN chunks c ON c.rowid = m.rowid
+                JOIN documents d ON d.ingest_key = c.ingest_key
+                WHERE 1 {where} ORDER BY m.rank LIMIT ?
+                """,
+                (match, window, *params, limit),
+            ).fetchall()
+            if len(rows) >= limit or not where or not self._more_matches(match, window):
+                break
+            window *= 4
         return [
             SearchHit(
                 chunk_id=chunk_id,
@@ -160,7 +171,15 @@ class SQLiteStore(Vectors, Closing):
                 scores={"bm25": round(-score, 6)},
             )
             for chunk_id, score, text, metadata, path in rows
+            if path is not None
         ]
+
+    def _more_matches(self, match: str, window: int) -> bool:
+        """Whether the full-text query matches more chunks than the window took."""
+        row = self._db.execute(
+            "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1 OFFSET ?", (match, window)
+        ).fetchone()
+        return row is not None
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only SQL query (for tables extracted into this store)."""
