@@ -186,6 +186,10 @@ def _load(location: str, device: str) -> Any:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ConfigError(f"the sentence-transformers embedder needs its extra: {_INSTALL_HINT}") from exc
+    from transformers.utils import logging as transformers_logging
+
+    # A progress bar for loading weights from disk is noise on a command's output.
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         # local_files_only: never reach a model hub; a missing model is a configuration error, not a download.
         return SentenceTransformer(location, device=device, local_files_only=True)
