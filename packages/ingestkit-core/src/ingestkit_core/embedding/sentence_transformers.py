@@ -14,9 +14,9 @@ import hashlib
 import importlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 from pydantic import Field
@@ -189,7 +189,7 @@ def _load(location: str, device: str) -> Any:
     from transformers.utils import logging as transformers_logging
 
     # A progress bar for loading weights from disk is noise on a command's output.
-    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    cast(Callable[[], None], transformers_logging.disable_progress_bar)()
     try:
         # local_files_only: never reach a model hub; a missing model is a configuration error, not a download.
         return SentenceTransformer(location, device=device, local_files_only=True)
