@@ -66,8 +66,13 @@ def run_chaos(
     kills: int,
     every_s: float,
     store_url: str | None = None,
+    sleep_s: tuple[float, float] = (0.1, 0.4),
 ) -> ChaosReport:
-    """With ``store_url`` (PostgreSQL) the workers write the results; else the submitter, to SQLite."""
+    """With ``store_url`` (PostgreSQL) the workers write the results; else the submitter, to SQLite.
+
+    Each document takes ``sleep_s`` seconds (a range): the batch must outlast ``kills`` kills
+    ``every_s`` apart, or the last kills find nothing running.
+    """
     rng = random.Random(5)
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -75,7 +80,7 @@ def run_chaos(
         write_case(
             docs / f"doc{i:04d}.iktest",
             "sleep",
-            seconds=round(rng.uniform(0.05, 0.3), 3),
+            seconds=round(rng.uniform(*sleep_s), 3),
             text=f"# Document {i}\n\nThe first part of document {i}.\n\n## Part two\n\nMore of document {i}.",
         )
     prefix = unique_prefix("chaos")
@@ -175,6 +180,7 @@ def test_chaos_workers_writing_to_postgres(tmp_path: Path, redis_url: str) -> No
             kills=4,
             every_s=2.0,
             store_url=with_schema(server.url, schema),
+            sleep_s=(0.15, 0.6),  # about 12 s of work on 6 slots: longer than 4 kills 2 s apart
         )
     finally:
         drop_schema(server.url, schema)
