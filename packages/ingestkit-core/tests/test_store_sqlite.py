@@ -224,3 +224,20 @@ def test_long_table_names_fit_every_store_and_stay_unique() -> None:
     assert len(table_name(long_file, "Sheet1", "_12")) <= MAX_TABLE_NAME
     assert table_name(long_file, "Sheet1", "_12").endswith("_12")
     assert table_name("roster.xlsx", "Sheet1") == "roster__sheet1", "short names are unchanged"
+
+
+def test_a_numeric_column_sqlite_cannot_hold_becomes_text(store: SQLiteStore, case: Case) -> None:
+    table = {
+        "name": "Sheet1",
+        "columns": [["Id", "integer"], ["Count", "integer"], ["Score", "real"]],
+        "rows": [[1, 3, 1.5], [2**70, None, 0.0], [-7, 0, None]],
+    }
+    (result,) = ingest(store, case("ids", "ok", text="Ids.", table=table))
+    assert result.warning_codes == ["W_VALUE_AS_TEXT"]
+    columns = store.query("SELECT name, type FROM pragma_table_info('ids__sheet1')")
+    assert columns == [("id", "TEXT"), ("count", "INTEGER"), ("score", "REAL")]
+    assert store.query('SELECT * FROM "ids__sheet1" ORDER BY rowid') == [
+        ("1", 3, 1.5),
+        (str(2**70), None, 0.0),
+        ("-7", 0, None),
+    ]

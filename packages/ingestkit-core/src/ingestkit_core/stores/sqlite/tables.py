@@ -6,6 +6,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from ingestkit_core.errors import ErrorCode, StoreError
@@ -91,20 +92,11 @@ def _fit_rows(rows: Sequence[list[Any]], types: list[str]) -> tuple[Sequence[Seq
     width = len(types)
     if set(map(len, rows)) - {width}:
         rows = [(row + [None] * width)[:width] for row in rows]
-    demoted: set[int] = set()
-    low, high = SQLITE_INTEGER
-    for position, kind in enumerate(types):
-        if kind not in ("INTEGER", "REAL"):
-            continue
-        values = [row[position] for row in rows]
-        numbers = [
-            value for value in values if isinstance(value, int | float) and not isinstance(value, bool)
-        ]
-        if any(
-            (isinstance(v, int) and not low <= v <= high) or (isinstance(v, float) and math.isnan(v))
-            for v in numbers
-        ):
-            demoted.add(position)
+    demoted = {
+        position
+        for position, kind in enumerate(types)
+        if kind in ("INTEGER", "REAL") and not _fits(list(map(itemgetter(position), rows)))
+    }
     if not demoted:
         return rows, demoted
     fitted = [list(row) for row in rows]
@@ -113,3 +105,20 @@ def _fit_rows(rows: Sequence[list[Any]], types: list[str]) -> tuple[Sequence[Seq
             value = row[position]
             row[position] = None if value is None else str(value)
     return fitted, demoted
+
+
+def _fits(values: list[Any]) -> bool:
+    """Whether SQLite stores every value of a numeric column as it is: no NaN, no integer
+    past 64 bits. Uniform columns are checked at C speed."""
+    kinds = set(map(type, values))
+    # Blanks and zeros can neither be NaN nor out of range.
+    present = list(filter(None, values))
+    low, high = SQLITE_INTEGER
+    if kinds <= {int, bool, type(None)}:
+        return not present or (low <= min(present) and max(present) <= high)
+    if kinds <= {float, type(None)}:
+        return not any(map(math.isnan, present))
+    return not any(
+        (isinstance(v, int) and not low <= v <= high) or (isinstance(v, float) and math.isnan(v))
+        for v in present
+    )
