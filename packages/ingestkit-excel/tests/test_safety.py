@@ -158,6 +158,44 @@ def test_forged_dimension_does_not_hide_the_real_extent(tmp_path: Path) -> None:
     assert _code(forged) == "E_PARSE_UNSAFE"
 
 
+@pytest.mark.parametrize(
+    ("far_cell", "outcome"),
+    [
+        # calamine reads lower case and single quotes, column letters past XFD and rows
+        # past 1,048,576: each is measured before the sheet is loaded.
+        (b"<c r='xfd1048576'><v>2</v></c>", "E_PARSE_UNSAFE"),
+        (b'<c r="AAAAAAA1"><v>2</v></c>', "E_PARSE_UNSAFE"),
+        (b'<c r="a99999999" s="1" t="n"><v>2</v></c>', "W_ROWS_TRUNCATED"),
+    ],
+)
+def test_every_reference_form_calamine_reads_is_measured(
+    tmp_path: Path, far_cell: bytes, outcome: str
+) -> None:
+    plain = _small_book(tmp_path / "plain.xlsx")
+    forged = tmp_path / "forged.xlsx"
+    with zipfile.ZipFile(plain) as original, zipfile.ZipFile(forged, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b'<row r="9">' + far_cell + b"</row></sheetData>")
+            target.writestr(item.filename, data)
+    script = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30));"
+        "from pathlib import Path; from ingestkit_excel import ExcelProcessor, ExcelOptions;"
+        "from ingestkit_core import DocumentError\n"
+        "try:\n"
+        f"    result = ExcelProcessor().process(Path({str(forged)!r}), ExcelOptions())\n"
+        "    print(*[issue.code for issue in result.errors + result.warnings])\n"
+        "except DocumentError as exc:\n"
+        "    print(exc.code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == outcome
+
+
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "spreadsheets"
 
 

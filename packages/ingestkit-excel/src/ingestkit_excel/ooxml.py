@@ -21,6 +21,7 @@ import html
 import logging
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,7 @@ SCAN_CHUNK = 1 << 20
 SMALL_PART = 256 << 10
 """Sheet parts up to this size (inflated) are read whole once and kept while the workbook is open."""
 HEAD_BYTES = 64 << 10
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -55,9 +57,11 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-# A cell with content: an r="B12" reference, and a start tag that is not self-closing
-# (an empty styled cell, <c r="XFD1048576" s="0"/>, holds nothing and extends nothing).
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
+# A cell with content, as calamine reads one: an r attribute of any number of letters of
+# either case then digits, in either kind of quotes, and a value, inline string or
+# formula inside (an empty styled cell, <c r="XFD1048576" s="0"/>, extends nothing).
+_WITH_CONTENT = rb"""["'][^>]*>\s*<(?:\w+:)?(?:v|is|f)[\s>/]"""
+_CELL_REF = re.compile(rb"""r=["']([A-Za-z]+)([0-9]+)""" + _WITH_CONTENT)
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
     rb"\s*(?:<(?:\w+:)?v>(.*?)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?",
@@ -298,17 +302,51 @@ def _last_row_end(buffer: bytes, start: int) -> int:
 def _stream_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
     """The part's XML in pieces that each end just after a ``</row>`` (or at the end)."""
     tail = b""
-    with archive.open(info) as handle:
-        while chunk := handle.read(SCAN_CHUNK):
-            buffer = tail + chunk
-            cut = _last_row_end(buffer, max(len(buffer) - len(chunk) - 8, 0))
-            if cut < 0:
-                tail = buffer
-                continue
-            yield buffer[:cut]
-            tail = buffer[cut:]
+    for chunk in _inflate(archive, info):
+        buffer = tail + chunk
+        cut = _last_row_end(buffer, max(len(buffer) - len(chunk) - 8, 0))
+        if cut < 0:
+            tail = buffer
+            continue
+        yield buffer[:cut]
+        tail = buffer[cut:]
     if tail:
         yield tail
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A member's bytes in chunks of about :data:`SCAN_CHUNK`.
+
+    A deflated member of a zip on disk is inflated straight from the file: its checksum
+    is the reader's business (calamine checks it when it loads the sheet), and skipping
+    it here saves a pass over every inflated byte. Anything else goes through zipfile.
+    """
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or not archive.filename:
+        with archive.open(info) as handle:
+            while chunk := handle.read(SCAN_CHUNK):
+                yield chunk
+        return
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    with open(archive.filename, "rb") as raw:
+        raw.seek(info.header_offset)
+        header = raw.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header of {info.filename}")
+        name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+        raw.seek(name_length + extra_length, 1)
+        left = info.compress_size
+        while left > 0:
+            compressed = raw.read(min(left, SCAN_CHUNK // 4))
+            if not compressed:
+                raise EOFError(f"zip member {info.filename} is truncated")
+            left -= len(compressed)
+            while compressed:
+                chunk = inflater.decompress(compressed, SCAN_CHUNK)
+                compressed = inflater.unconsumed_tail
+                if chunk:
+                    yield chunk
+    if rest := inflater.flush():
+        yield rest
 
 
 def _scan_extent(pieces: Iterable[bytes]) -> Extent:
@@ -317,12 +355,11 @@ def _scan_extent(pieces: Iterable[bytes]) -> Extent:
     for body in pieces:
         formulas = formulas or _has_formula(body)
         rows += body.count(b"<row ") + body.count(b"<row>")
-        refs = [ref for ref in _CELL_REF.findall(body) if not ref[2]]
+        refs = _CELL_REF.findall(body)
         referenced = referenced or bool(refs) or b' r="' in body
-        if refs:
-            letters = {ref[0] for ref in refs}
-            last_col = max(last_col, *(column_index(column.decode()) + 1 for column in letters))
-            last_row = max(last_row, *(int(row) for row in {ref[1] for ref in refs}))
+        found = _furthest({ref[0] for ref in refs}, {ref[1] for ref in refs})
+        if found is not None:
+            last_row, last_col = max(last_row, found[0]), max(last_col, found[1])
         elif not referenced:
             numbers = _ROW_NUMBER.findall(body)
             if numbers:
@@ -332,6 +369,21 @@ def _scan_extent(pieces: Iterable[bytes]) -> Extent:
         # let the reader measure the width.
         return Extent(max(last_row, rows), last_col, scanned=True, formulas=formulas)
     return Extent(last_row, last_col, scanned=True, formulas=formulas)
+
+
+def _furthest(letters: set[bytes], digits: set[bytes]) -> tuple[int, int] | None:
+    """The largest 1-based row and column among cell references' letters and digits."""
+    if not letters or not digits:
+        return None
+    # Only the longest strings can hold the largest values (a longer run of digits that
+    # starts with zeros is not larger: then every one is parsed).
+    longest = max(map(len, letters))
+    last_col = max(column_index(text.decode()) + 1 for text in letters if len(text) == longest)
+    longest = max(map(len, digits))
+    candidates = [text for text in digits if len(text) == longest]
+    if all(text.startswith(b"0") for text in candidates):
+        candidates = list(digits)
+    return max(map(int, candidates)), last_col
 
 
 def _beyond(pieces: Iterable[bytes], declared: Extent) -> Extent:
@@ -344,20 +396,15 @@ def _beyond(pieces: Iterable[bytes], declared: Extent) -> Extent:
     """
     letters = len(_letters(declared.last_col))
     digits = len(str(max(declared.last_row, 1)))
-    # Starts with a literal, so the engine skims; a real sheet has (almost) no match.
-    # References have at most 3 letters and 7 digits: a pattern that cannot match any
-    # longer one is replaced by one that never matches.
-    pattern = _longer_refs(letters, digits)
+    detect, pattern = _longer_refs(letters, digits)
     last_row, last_col = declared.last_row, declared.last_col
     for body in pieces:
-        for match in pattern.finditer(body):
-            close = body.find(b">", match.end())
-            if close > 0 and body[close - 1 : close] == b"/":
-                continue  # an empty styled cell
-            col_letters = match.group(1) or match.group(3)
-            row_digits = match.group(2) or match.group(4)
-            last_col = max(last_col, column_index(col_letters.decode()) + 1)
-            last_row = max(last_row, int(row_digits))
+        if detect.search(body) is None:
+            continue
+        refs = pattern.findall(body)
+        found = _furthest({ref[0] or ref[2] for ref in refs}, {ref[1] or ref[3] for ref in refs})
+        if found is not None:
+            last_row, last_col = max(last_row, found[0]), max(last_col, found[1])
     return Extent(
         last_row,
         last_col,
@@ -367,11 +414,18 @@ def _beyond(pieces: Iterable[bytes], declared: Extent) -> Extent:
 
 
 @functools.lru_cache(maxsize=64)
-def _longer_refs(letters: int, digits: int) -> re.Pattern[bytes]:
-    """Cell references with more column letters or more row digits than given."""
-    wider = rb"([A-Z]{%d,3})([0-9]{1,7})" % (letters + 1) if letters < 3 else rb"(\b\B)()"
-    taller = rb"([A-Z]{1,3})([0-9]{%d,7})" % (digits + 1) if digits < 7 else rb"(\b\B)()"
-    return re.compile(rb' r="(?:' + wider + rb"|" + taller + rb')"')
+def _longer_refs(letters: int, digits: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Cell references with more column letters, or more row digits, than given (either
+    case, any length, either kind of quotes, as calamine reads them): a pattern that
+    finds one, and one that reads those of cells with content.
+
+    The first starts with a literal and captures nothing, so the engine skims a part
+    that has none (a real sheet) at little more than the cost of inflating it.
+    """
+    detect = rb"""r=["'](?:[A-Za-z]{%d}|[A-Za-z]{1,%d}[0-9]{%d})""" % (letters + 1, letters, digits + 1)
+    wider = rb"([A-Za-z]{%d,})([0-9]+)" % (letters + 1)
+    taller = rb"([A-Za-z]{1,%d})([0-9]{%d,})" % (letters, digits + 1)
+    return re.compile(detect), re.compile(rb"""r=["'](?:""" + wider + rb"|" + taller + rb")" + _WITH_CONTENT)
 
 
 def _letters(count: int) -> str:
