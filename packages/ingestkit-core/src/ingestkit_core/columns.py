@@ -18,7 +18,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, cast
 
 from ingestkit_core.models import Cell, ColumnType
@@ -155,15 +154,15 @@ def type_column(values: Sequence[RawValue], *, day_first: bool | None = None) ->
         return _numbers(list(values), all_float=kinds == {float})  # type: ignore[arg-type]
     if kinds == {str} and not _may_convert(values):  # type: ignore[arg-type]
         texts = cast(Sequence[str], values)
-        if any(map(str.endswith, texts, repeat("."))):
+        if _some_end_with(texts, "."):
             texts = [strip_leaders(text) for text in texts]
         return TypedColumn("text", [text or None for text in texts] if "" in texts else list(texts))
     if kinds == {bool}:
         return TypedColumn("boolean", list(cast(Sequence[bool], values)))
     if kinds == {dt.date}:
-        return TypedColumn("date", list(map(dt.date.isoformat, values)))  # type: ignore[arg-type]
+        return TypedColumn("date", _isoformat(values, dt.date.isoformat))
     if kinds == {dt.datetime}:
-        return TypedColumn("datetime", list(map(dt.datetime.isoformat, values)))  # type: ignore[arg-type]
+        return TypedColumn("datetime", _isoformat(values, dt.datetime.isoformat))
     if str in kinds and kinds - {str} <= _NUMBER_KINDS and {v for v in values if type(v) is str} == {""}:
         # Numbers with blank cells, the commonest mixed column: no value needs parsing.
         return _numbers([None if v == "" else v for v in values], all_float=False)  # type: ignore[misc]
@@ -171,6 +170,21 @@ def type_column(values: Sequence[RawValue], *, day_first: bool | None = None) ->
 
 
 _NUMBER_KINDS = {int, float}
+
+
+def _some_end_with(texts: Sequence[str], suffix: str) -> bool:
+    """Whether any text ends with ``suffix`` (one C-level join instead of a call per text;
+    a text holding NUL can only make this say yes, which the caller then checks)."""
+    return suffix + "\0" in "\0".join(texts) + "\0"
+
+
+def _isoformat(values: Sequence[Any], isoformat: Any) -> list[Any]:
+    """Dates as ISO text, each distinct date formatted once (dates repeat down a column)."""
+    distinct = set(values)
+    if len(distinct) * 2 > len(values):
+        return list(map(isoformat, values))
+    texts = dict(zip(distinct, map(isoformat, distinct), strict=True))
+    return list(map(texts.__getitem__, values))
 
 
 def _may_convert(texts: Sequence[str]) -> bool:

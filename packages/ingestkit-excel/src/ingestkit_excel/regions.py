@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import repeat
+from operator import itemgetter
+from typing import Any
 
 from ingestkit_core.columns import is_null_marker, strip_leaders, text_date, text_number
 from ingestkit_excel.grid import BLANK, Merges, SheetGrid, Value
@@ -162,8 +164,7 @@ def _blank_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: in
         return [not any(merges.filled(r, c) for c in range(left, right + 1)) for r in range(top, bottom + 1)]
     width = right - left + 1
     if left == 0 and right == grid.width - 1:
-        # map over C-level methods: this runs once per row of every sheet.
-        return list(map(width.__eq__, map(list.count, rows[top : bottom + 1], repeat(BLANK))))
+        return list(map(width.__eq__, grid.row_blanks()[top : bottom + 1]))
     return [rows[r][left : right + 1].count(BLANK) == width for r in range(top, bottom + 1)]
 
 
@@ -495,6 +496,18 @@ def _leftmost(grid: SheetGrid, row: int, left: int, right: int) -> int | None:
     return next((col for col in range(left, right + 1) if cells[col] != BLANK), None)
 
 
+def _positions(values: list[Any], wanted: Any, start: int, stop: int) -> Iterator[int]:
+    """Indexes in start..stop-1 where ``values`` holds ``wanted``, found by C-level search."""
+    index = start
+    while True:
+        try:
+            index = values.index(wanted, index, stop)
+        except ValueError:
+            return
+        yield index
+        index += 1
+
+
 def _split_shifted(grid: SheetGrid, merges: Merges, region: Region) -> list[Region]:
     """A labelled block under another without a blank row: a one-cell text row after which
     the rows start in a column further right than the rows above it ("Reference" over a
@@ -503,15 +516,19 @@ def _split_shifted(grid: SheetGrid, merges: Merges, region: Region) -> list[Regi
         return [region]
     rows = grid.rows
     top, bottom, left, right = region.top, region.bottom, region.left, region.right
-    # One-cell rows first, counted at C speed (this runs over every row of large tables).
+    # One-cell rows first, found at C speed (this runs over every row of large tables).
     if left == 0 and right == grid.width - 1:
-        blanks = list(map(list.count, rows[top : bottom + 1], repeat(BLANK)))
+        blanks = grid.row_blanks()[top : bottom + 1]
     else:
         blanks = [rows[row][left : right + 1].count(BLANK) for row in range(top, bottom + 1)]
     single = region.width - 1
-    for row in range(top + 2, bottom - 1):
-        if blanks[row - top] != single and not merges:
-            continue
+    # Without merges only a row with one filled cell can be a label.
+    candidates = (
+        range(top + 2, bottom - 1)
+        if merges
+        else (top + index for index in _positions(blanks, single, 2, bottom - 1 - top))
+    )
+    for row in candidates:
         cols = _anchors(grid, merges, row, left, right)
         if len(cols) != 1 or not isinstance(rows[row][cols[0]], str):
             continue
@@ -552,7 +569,11 @@ def _split_stacked(grid: SheetGrid, merges: Merges, region: Region) -> list[Regi
         return [region]
     headers = header_texts(grid, merges, region.top, first_data - 1, region.left, region.right)
     rows = grid.rows
-    for row in range(first_data + 1, region.bottom - 1):
+    # A header row has text in the key column: only rows with text there are looked at,
+    # found by a C-level search of the column's types (no row of a numeric column).
+    kinds = list(map(type, map(itemgetter(key), rows[first_data + 1 : region.bottom - 1])))
+    for index in _positions(kinds, str, 0, len(kinds)):
+        row = first_data + 1 + index
         value = rows[row][key]
         if value == BLANK or _is_typed(value):
             continue

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import cast
 
@@ -74,7 +75,9 @@ def build_table(
     first = region.top + region.header_rows
     rows = _data_rows(layout, region, first)
     headers_seen = header_texts(grid, merges, region.top, first - 1, region.left, region.right)
-    rows, numbers, sections = _body(rows, first, headers_seen, merged=bool(merges))
+    whole_rows = not merges and region.left == 0 and region.right == grid.width - 1
+    blanks = grid.row_blanks()[first : region.bottom + 1] if whole_rows else None
+    rows, numbers, sections = _body(rows, first, headers_seen, merged=bool(merges), blanks=blanks)
     if sections is not None:
         # Section-label rows ("2019", "Energy Taxes") become a column of the rows under them.
         headers = [*headers, SECTION_COLUMN]
@@ -181,12 +184,19 @@ def _series_header(layout: Layout, region: Region) -> tuple[list[str], list[str]
 
 
 def _body(
-    rows: list[list[Value]], first: int, headers: list[set[str]], *, merged: bool
+    rows: list[list[Value]],
+    first: int,
+    headers: list[set[str]],
+    *,
+    merged: bool,
+    blanks: list[int] | None = None,
 ) -> tuple[list[list[Value]], list[int], list[Value] | None]:
     """Data rows without blank rows, section-label rows and repeated header rows, each
-    row's grid index, and the section label of each row (``None`` without sections)."""
+    row's grid index, and the section label of each row (``None`` without sections).
+    ``blanks``: each row's blank cells when already counted."""
     width = len(rows[0]) if rows else 0
-    blanks = list(map(list.count, rows, repeat(BLANK)))
+    if blanks is None:
+        blanks = list(map(list.count, rows, repeat(BLANK)))
     # A label merged across a row can only be there when the sheet has merges.
     across = merged and any(map(_merged_across, rows))
     plain = width - 1 not in blanks and width not in blanks and not across
@@ -213,9 +223,26 @@ def _repeats_header(rows: list[list[Value]], headers: list[set[str]], width: int
     """Whether some data row repeats the header (looked for only where the first cell is a
     header text of the first column)."""
     firsts = headers[0] if headers else set()
-    return bool(firsts) and any(
+    if not firsts:
+        return False
+    # Distinct first cells first (a C-level set): rows are looked at only when one of
+    # them is a header text.
+    labels = _texts(set(map(itemgetter(0), rows)))
+    if not any(label.strip() in firsts for label in labels):
+        return False
+    return any(
         type(row[0]) is str and row[0].strip() in firsts and repeats_header(row, headers) for row in rows
     )
+
+
+def _texts(values: set[Value]) -> set[str]:
+    """The texts among a set of cell values (without a loop when there are none, or no other)."""
+    kinds = set(map(type, values))
+    if str not in kinds:
+        return set()
+    if kinds == {str}:
+        return cast(set[str], values)
+    return {value for value in values if type(value) is str}
 
 
 def _merged_across(row: list[Value]) -> bool:
@@ -295,8 +322,8 @@ def _totals(rows: list[list[Value]], columns: list[tuple[Value, ...]]) -> list[i
     found = []
     # Distinct values first (a C-level set per column): rows are scanned only when a
     # label column holds something that reads like a total.
-    labels = {value for column in columns[:LABEL_COLUMNS] for value in set(column) if type(value) is str}
-    if not any(TOTAL_LABEL.match(label) for label in labels if isinstance(label, str)):
+    labels = set().union(*(_texts(set(column)) for column in columns[:LABEL_COLUMNS]))
+    if not any(TOTAL_LABEL.match(label) for label in labels):
         return [len(rows) - 1] if len(rows) >= 3 and _sums_above(rows) else []
     for index, row in enumerate(rows):
         for value in row[:LABEL_COLUMNS]:
