@@ -30,6 +30,7 @@ Every decision carries a confidence in [0, 1] and the signals behind it, which
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 from collections.abc import Iterator
@@ -453,14 +454,25 @@ def _kind_of(value: Value) -> str | None:
     return type(value).__name__
 
 
+_KIND_OF_TYPE: dict[type, str] = {
+    int: "number",
+    float: "number",
+    dt.date: "date",
+    dt.datetime: "date",
+    bool: "bool",
+    dt.time: "time",
+    dt.timedelta: "timedelta",
+}
+
+
 def _kinds(grid: SheetGrid, top: int, bottom: int, left: int, right: int) -> list[str | None]:
     """Each column's most common kind of value in rows top..bottom (sampled), None when empty."""
     found: list[str | None] = []
-    last = min(bottom, top + SAMPLE_ROWS - 1)
+    sample = grid.rows[top : min(bottom, top + SAMPLE_ROWS - 1) + 1]
     for col in range(left, right + 1):
         counts: dict[str, int] = {}
-        for row in range(top, last + 1):
-            kind = _kind_of(grid.rows[row][col])
+        for value in map(itemgetter(col), sample):
+            kind = _KIND_OF_TYPE.get(type(value)) or _kind_of(value)
             if kind is not None:
                 counts[kind] = counts.get(kind, 0) + 1
         found.append(max(counts, key=counts.__getitem__) if counts else None)
@@ -637,44 +649,60 @@ class _Signals:
 def _signals(grid: SheetGrid, merges: Merges, region: Region, first: int) -> _Signals:
     signals = _Signals()
     last = min(region.bottom, first + SAMPLE_ROWS - 1)
-    rows = grid.rows
-    for row in range(first, last + 1):
-        if region.width >= 3 and _single_text(grid, merges, row, region.left, region.right) is not None:
-            signals.section_rows += 1
-    for col in range(region.left, region.right + 1):
+    left, right = region.left, region.right
+    sample = grid.rows[first : last + 1]
+    if region.width >= 3:
+        if merges:
+            signals.section_rows = sum(
+                _single_text(grid, merges, row, left, right) is not None for row in range(first, last + 1)
+            )
+        else:
+            # One text cell in a row: one filled cell (counted at C speed), and it is text.
+            single = region.width - 1
+            for line in sample:
+                cells = line[left : right + 1]
+                if cells.count(BLANK) == single and any(type(value) is str and value for value in cells):
+                    signals.section_rows += 1
+    for column in zip(*(line[left : right + 1] for line in sample), strict=True):
         kinds: dict[str, int] = {}
-        marks = present = 0
-        for row in range(first, last + 1):
-            value = rows[row][col]
+        present = typed = marks = 0
+        if len(column) >= TALL_SAMPLE:
+            # Values other than text counted by type at C speed; booleans and times are
+            # typed values of kind "other".
+            types = collections.Counter(map(type, column))
+            texts = types.pop(str, 0)
+            for kind_type, count in types.items():
+                kind = _SIGNAL_KIND.get(kind_type, "other")
+                kinds[kind] = kinds.get(kind, 0) + count
+            typed = present = len(column) - texts
+            strings = [value for value in column if type(value) is str] if texts else []
+        else:
+            strings = []
+            for value in column:
+                if type(value) is str:
+                    strings.append(value)
+                    continue
+                kind = _SIGNAL_KIND.get(type(value), "other")
+                kinds[kind] = kinds.get(kind, 0) + 1
+                typed += 1
+                present += 1
+        for value in strings:
             if value == BLANK:
                 continue
-            if isinstance(value, str):
-                stripped = value.strip()
-                if stripped in MARKS:
-                    kind = "mark"
-                elif (text_kind := _text_kind(stripped)) is None:
-                    continue  # "no value" in a typed column says nothing about its type
-                elif text_kind != "text":
-                    kind = text_kind
-                else:
-                    kind = "text"
-                    text = strip_leaders(stripped)
-                    signals.text_cells += 1
-                    signals.text_chars += len(text)
-                    signals.long_text += len(text) > 60
-                marks += kind == "mark"
-                signals.typed += kind in ("number", "date")
+            kind, length = _text_signal(value)
+            if kind is None:
+                continue  # "no value" in a typed column says nothing about its type
+            if kind == "text":
+                signals.text_cells += 1
+                signals.text_chars += length
+                signals.long_text += length > 60
+            elif kind == "mark":
+                marks += 1
             else:
-                kind = (
-                    "date"
-                    if isinstance(value, dt.date)
-                    else "number"
-                    if type(value) in (int, float)
-                    else "other"
-                )
-                signals.typed += 1
+                typed += 1
             present += 1
             kinds[kind] = kinds.get(kind, 0) + 1
+        signals.typed += typed
         signals.data_cells += present
         signals.marks += marks
         if present:
@@ -682,6 +710,24 @@ def _signals(grid: SheetGrid, merges: Merges, region: Region, first: int) -> _Si
             signals.consistent_columns += max(kinds.values()) >= 0.9 * present
             signals.mark_columns += marks >= max(0.6 * present, 1)
     return signals
+
+
+_SIGNAL_KIND: dict[type, str] = {int: "number", float: "number", dt.date: "date", dt.datetime: "date"}
+TALL_SAMPLE = 16
+"""Columns of at least this many sampled values are first counted by type."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text_signal(value: str) -> tuple[str | None, int]:
+    """What a text cell tells a classifier: its kind (a mark, a number or date written as
+    text, text, or None for a null marker) and, for text, its length without dot leaders."""
+    stripped = value.strip()
+    if stripped in MARKS:
+        return "mark", 0
+    kind = _text_kind(stripped)
+    if kind != "text":
+        return kind, 0
+    return kind, len(strip_leaders(stripped))
 
 
 def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
