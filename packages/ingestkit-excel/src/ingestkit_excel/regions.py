@@ -689,19 +689,19 @@ def _signals(grid: SheetGrid, merges: Merges, region: Region, first: int) -> _Si
         for value in strings:
             if value == BLANK:
                 continue
-            kind, length = _text_signal(value)
-            if kind is None:
+            text_kind, length = _text_signal(value)
+            if text_kind is None:
                 continue  # "no value" in a typed column says nothing about its type
-            if kind == "text":
+            if text_kind == "text":
                 signals.text_cells += 1
                 signals.text_chars += length
                 signals.long_text += length > 60
-            elif kind == "mark":
+            elif text_kind == "mark":
                 marks += 1
             else:
                 typed += 1
             present += 1
-            kinds[kind] = kinds.get(kind, 0) + 1
+            kinds[text_kind] = kinds.get(text_kind, 0) + 1
         signals.typed += typed
         signals.data_cells += present
         signals.marks += marks
