@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
 from ingestkit_core.models import Cell, ColumnType
@@ -105,7 +106,8 @@ def date_order(columns: Iterable[Sequence[RawValue]]) -> bool | None:
     """
     day_first = month_first = False
     for values in columns:
-        for value in values[: _SAMPLE * 5]:
+        # Each distinct value once (a C-level set): columns repeat their values.
+        for value in set(values[: _SAMPLE * 5]):
             if type(value) is not str:
                 continue
             match = _DMY_DATE.match(value.strip())
@@ -227,23 +229,14 @@ def _general(values: Sequence[RawValue], day_first: bool | None) -> TypedColumn:
             read.append(None)
             kinds.append("null")
         elif kind is str:
-            text = cast(str, value)
-            if is_null_marker(text):
-                stripped = text.strip()
-                markers[stripped] = markers.get(stripped, 0) + 1
+            text_kind, text_value = _read_text(cast(str, value), order)
+            if text_kind == "marker":
+                markers[text_value] = markers.get(text_value, 0) + 1
                 read.append(None)
-                kinds.append("marker")
-            elif (number := text_number(text)) is not None:
-                read.append(number)
-                kinds.append("number")
-                converted += 1
-            elif (date := text_date(text, day_first=order)) is not None:
-                read.append(date)
-                kinds.append("datetime" if type(date) is dt.datetime else "date")
-                converted += 1
             else:
-                read.append(strip_leaders(text))
-                kinds.append("text")
+                read.append(text_value)
+                converted += text_kind != "text"
+            kinds.append(text_kind)
         elif kind is bool:
             read.append(value)
             kinds.append("bool")
@@ -285,6 +278,20 @@ def _general(values: Sequence[RawValue], day_first: bool | None) -> TypedColumn:
         "text",
         [None if value is None or value == "" else strip_leaders(_render(value)) for value in values],
     )
+
+
+@lru_cache(maxsize=1 << 16)
+def _read_text(text: str, day_first: bool) -> tuple[str, Any]:
+    """A text cell's kind (``marker``, ``number``, ``date``, ``datetime`` or ``text``) and
+    its value read as that kind (a marker's stripped text); cached, as columns repeat
+    their values."""
+    if is_null_marker(text):
+        return "marker", text.strip()
+    if (number := text_number(text)) is not None:
+        return "number", number
+    if (date := text_date(text, day_first=day_first)) is not None:
+        return ("datetime" if type(date) is dt.datetime else "date"), date
+    return "text", strip_leaders(text)
 
 
 def _iso(value: Any, column_type: ColumnType) -> str | None:
