@@ -35,7 +35,7 @@ from ingestkit_excel.grid import BLANK, SheetGrid, Value
 from ingestkit_excel.ods import sheet_extents
 from ingestkit_excel.ooxml import Extent, FormulaCell, Package
 from ingestkit_excel.options import ExcelOptions
-from ingestkit_excel.safety import WorkbookFormat
+from ingestkit_excel.safety import WorkbookFormat, check_ole
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +134,8 @@ class Workbook:
                 for index, meta in enumerate(metadata)
             ]
         except (calamine.CalamineError, ValueError, OSError) as exc:
+            if fmt is WorkbookFormat.XLS and not isinstance(exc, calamine.PasswordError):
+                check_ole(path)  # names the file's real problem: encrypted, or no workbook
             if isinstance(exc, calamine.PasswordError) or fmt is not WorkbookFormat.XLSX:
                 raise _document_error(exc) from None
             self.sheets = _openpyxl_sheets(path, exc)

@@ -4,7 +4,8 @@
   workbook, or an OLE compound file (legacy ``.xls``, or an encrypted OOXML workbook,
   which Office stores as an ``EncryptedPackage`` stream inside OLE).
 - Encrypted workbooks fail with ``E_PARSE_PASSWORD`` (msoffcrypto-tool knows both the
-  OOXML ``EncryptedPackage`` and the BIFF ``FILEPASS`` forms).
+  OOXML ``EncryptedPackage`` and the BIFF ``FILEPASS`` forms); an OLE file is examined
+  only when the reader cannot open it (:func:`check_ole`).
 - Zip bombs: the central directory is checked (member count, total uncompressed size,
   per-member compression ratio) before anything is inflated.
 - XML bombs: workbook XML never needs a DTD, so a ``<!DOCTYPE``/``<!ENTITY`` in the
@@ -61,13 +62,19 @@ def check_file(path: Path, options: ExcelOptions) -> WorkbookFormat:
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(OLE_MAGIC):
-        return _check_ole(path)
+        # Nothing in an OLE container makes a reader allocate without bound, and calamine
+        # opens a legacy workbook in a fraction of the time an encryption check takes
+        # (and says when it is encrypted): the readers get it as it is, and only one they
+        # cannot open is examined for why (check_ole).
+        return WorkbookFormat.XLS
     if head.startswith(ZIP_MAGIC):
         return _check_zip(path, options)
     raise DocumentError("not a spreadsheet: neither a zip (xlsx/ods) nor an OLE (xls) file")
 
 
-def _check_ole(path: Path) -> WorkbookFormat:
+def check_ole(path: Path) -> None:
+    """Why an OLE file cannot be read as a workbook, as a ``DocumentError``: encrypted,
+    another kind of Office document, or no workbook at all; returns when none applies."""
     import msoffcrypto
     from msoffcrypto.exceptions import FileFormatError
 
@@ -82,7 +89,7 @@ def _check_ole(path: Path) -> WorkbookFormat:
             raise DocumentError(
                 "workbook is encrypted (password protected)", ErrorCode.E_PARSE_PASSWORD
             ) from None
-        return WorkbookFormat.XLS
+        return
     except Exception as exc:  # olefile and msoffcrypto raise many types on damaged input
         raise DocumentError(f"corrupt OLE container: {type(exc).__name__}") from None
     if encrypted:
@@ -90,7 +97,6 @@ def _check_ole(path: Path) -> WorkbookFormat:
     if office.format != "xls97":
         # An unencrypted OLE file that is a Word or PowerPoint document.
         raise DocumentError(f"not a spreadsheet: an OLE {office.format} document")
-    return WorkbookFormat.XLS
 
 
 BIFF_FILEPASS = 0x002F
