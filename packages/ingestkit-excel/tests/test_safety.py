@@ -19,6 +19,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from ingestkit_core import DocumentError, LocalExecutionBackend
 from ingestkit_excel import ExcelOptions, ExcelProcessor, ExcelRouter
+from ingestkit_excel.ooxml import Package
 
 
 def _small_book(path: Path) -> Path:
@@ -251,6 +252,29 @@ def test_empty_styled_cells_do_not_count_as_extent(tmp_path: Path) -> None:
     result = run(styled)
     assert result.status.value == "succeeded", result.errors
     assert result.tables[0].metadata.region == "A1:B2"
+
+
+def test_a_sheet_styled_to_its_edge_is_measured_by_its_values(tmp_path: Path) -> None:
+    # A dimension out to XFD1048576 (styles, not values) is not trusted: the cells with
+    # a value, an inline string or a formula are what calamine loads, wherever they are.
+    edge = _rewrite(
+        _small_book(tmp_path / "plain.xlsx"),
+        tmp_path / "edge.xlsx",
+        fix=lambda data: data.replace(b'ref="A1:B2"', b'ref="A1:XFD1048576"').replace(
+            b"</sheetData>",
+            b'<row r="7"><c r="A7" s="1"/><c r="Q7" t="inlineStr"><is><t>far</t></is></c></row>'
+            b'<row r="9"><c r="c9"><f>1+1</f><v>2</v></c><c r="Z9" s="1"></c></row>'
+            b'<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>',
+        ),
+    )
+    package = Package.open(edge)
+    try:
+        extent = package.extent("Sheet")
+    finally:
+        package.close()
+    assert extent is not None
+    assert (extent.last_row, extent.last_col) == (9, 17)
+    assert run(edge).status.value == "succeeded"
 
 
 def test_a_sheet_calamine_cannot_parse_is_read_with_openpyxl(tmp_path: Path) -> None:

@@ -62,6 +62,13 @@ _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
 # formula inside (an empty styled cell, <c r="XFD1048576" s="0"/>, extends nothing).
 _WITH_CONTENT = rb"""["'][^>]*>\s*<(?:\w+:)?(?:v|is|f)[\s>/]"""
 _CELL_REF = re.compile(rb"""r=["']([A-Za-z]+)([0-9]+)""" + _WITH_CONTENT)
+# The same cells read backwards, from their value, inline string or formula to the r
+# attribute, in the reversed XML: the tag is a literal the engine skims to, so a part
+# of mostly empty styled cells costs only its values (digits and letters come reversed).
+_CONTENT_BACKWARDS = tuple(
+    re.compile(tag + rb"""(?::\w+)?<\s*>[^<>]*?["']([0-9]+)([A-Za-z]+)["']\s*=\s*r""")
+    for tag in (rb"v", rb"si", rb"f")
+)
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
     rb"\s*(?:<(?:\w+:)?v>(.*?)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?",
@@ -225,7 +232,7 @@ class Package:
             # A plausible dimension is trusted unless a cell lies past it, which a scan
             # for longer references finds at little more than the cost of inflating.
             return _beyond(self._pieces(info), declared)
-        scanned = _scan_extent(self._pieces(info))
+        scanned = _scan_extent(self._pieces(info), sparse=declared is not None)
         if declared is not None:
             scanned.rows_declared = declared.last_row
         return scanned
@@ -349,15 +356,18 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]
         yield rest
 
 
-def _scan_extent(pieces: Iterable[bytes]) -> Extent:
+def _scan_extent(pieces: Iterable[bytes], *, sparse: bool = False) -> Extent:
+    """The extent of the cells with content; ``sparse`` when most cells are expected to be
+    empty (a dimension out to the sheet's edge: styles, not values)."""
     last_row = rows = last_col = 0
     referenced = formulas = False
     for body in pieces:
         formulas = formulas or _has_formula(body)
-        rows += body.count(b"<row ") + body.count(b"<row>")
-        refs = _CELL_REF.findall(body)
-        referenced = referenced or bool(refs) or b' r="' in body
-        found = _furthest({ref[0] for ref in refs}, {ref[1] for ref in refs})
+        letters, digits = _content_refs(body, backwards=sparse)
+        referenced = referenced or bool(letters) or b' r="' in body
+        if not referenced:
+            rows += body.count(b"<row ") + body.count(b"<row>")
+        found = _furthest(letters, digits)
         if found is not None:
             last_row, last_col = max(last_row, found[0]), max(last_col, found[1])
         elif not referenced:
@@ -369,6 +379,22 @@ def _scan_extent(pieces: Iterable[bytes]) -> Extent:
         # let the reader measure the width.
         return Extent(max(last_row, rows), last_col, scanned=True, formulas=formulas)
     return Extent(last_row, last_col, scanned=True, formulas=formulas)
+
+
+def _content_refs(body: bytes, *, backwards: bool) -> tuple[set[bytes], set[bytes]]:
+    """The distinct column letters and row digits of the cells with content in a piece,
+    read ``backwards`` from the values when most cells are empty (faster then)."""
+    if not backwards:
+        refs = _CELL_REF.findall(body)
+        return {ref[0] for ref in refs}, {ref[1] for ref in refs}
+    backwards_text = body[::-1]
+    letters: set[bytes] = set()
+    digits: set[bytes] = set()
+    for pattern in _CONTENT_BACKWARDS:
+        refs = pattern.findall(backwards_text)
+        letters.update({ref[1] for ref in refs})
+        digits.update({ref[0] for ref in refs})
+    return {text[::-1] for text in letters}, {text[::-1] for text in digits}
 
 
 def _furthest(letters: set[bytes], digits: set[bytes]) -> tuple[int, int] | None:
