@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from defusedxml import ElementTree
 
@@ -335,12 +336,7 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]
         return
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     with open(archive.filename, "rb") as raw:
-        raw.seek(info.header_offset)
-        header = raw.read(_LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"bad local header of {info.filename}")
-        name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
-        raw.seek(name_length + extra_length, 1)
+        _seek_data(raw, info)
         left = info.compress_size
         while left > 0:
             compressed = raw.read(min(left, SCAN_CHUNK // 4))
@@ -354,6 +350,29 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]
                     yield chunk
     if rest := inflater.flush():
         yield rest
+
+
+def _seek_data(raw: BinaryIO, info: zipfile.ZipInfo) -> None:
+    """Position ``raw`` (the zip file) at the start of a member's data."""
+    raw.seek(info.header_offset)
+    header = raw.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header of {info.filename}")
+    name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+    raw.seek(name_length + extra_length, 1)
+
+
+def member_head(raw: BinaryIO, info: zipfile.ZipInfo, size: int) -> bytes | None:
+    """Up to ``size`` first bytes of a stored or deflated member, read from ``raw`` (the
+    zip file, open) without zipfile's per-member machinery; ``None`` for any other kind
+    of member. Raises ``zipfile.BadZipFile``/``zlib.error`` on damage."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    _seek_data(raw, info)
+    data = raw.read(min(info.compress_size, size))
+    if info.compress_type == zipfile.ZIP_STORED:
+        return data
+    return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, size)
 
 
 def _scan_extent(pieces: Iterable[bytes], *, sparse: bool = False) -> Extent:

@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ingestkit_core import DocumentError, ErrorCode
-from ingestkit_excel.ooxml import member_names, workbook_part
+from ingestkit_excel.ooxml import member_head, member_names, workbook_part
 from ingestkit_excel.options import ExcelOptions
 
 logger = logging.getLogger(__name__)
@@ -143,10 +143,30 @@ def _check_zip(path: Path, options: ExcelOptions) -> WorkbookFormat:
         _check_bomb(members, options)
         names = {member.filename for member in members}
         fmt = _zip_format(archive, names)
-        for member in members:
-            if member.filename.lower().endswith(_XML_SUFFIXES):
-                _check_prolog(archive, member)
+        xml = [member for member in members if member.filename.lower().endswith(_XML_SUFFIXES)]
+        try:
+            with path.open("rb") as raw:
+                # Most prologs end within the first few hundred bytes: each member's head is
+                # read straight from the file; a member whose root is further in, or that
+                # is stored another way, is streamed through zipfile.
+                for member in xml:
+                    head = member_head(raw, member, PROLOG_CHUNK)
+                    if head is None or not _prolog_ends(head, member):
+                        _check_prolog(archive, member)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
+            raise DocumentError(f"corrupt zip container: {exc}") from None
     return fmt
+
+
+def _prolog_ends(head: bytes, member: zipfile.ZipInfo) -> bool:
+    """Whether the root element starts in ``head``; raises for a DTD before it."""
+    root = _ROOT_TAG.search(head)
+    prolog = head[: root.start()] if root else head
+    if _DTD.search(prolog):
+        raise DocumentError(
+            f"{member.filename} declares a DTD (possible XML entity bomb): refused", ErrorCode.E_PARSE_UNSAFE
+        )
+    return root is not None
 
 
 def _check_bomb(members: list[zipfile.ZipInfo], options: ExcelOptions) -> None:
@@ -206,14 +226,7 @@ def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
                 if not chunk:
                     break
                 seen += chunk
-                root = _ROOT_TAG.search(seen)
-                prolog = seen[: root.start()] if root else seen
-                if _DTD.search(prolog):
-                    raise DocumentError(
-                        f"{member.filename} declares a DTD (possible XML entity bomb): refused",
-                        ErrorCode.E_PARSE_UNSAFE,
-                    )
-                if root:
+                if _prolog_ends(seen, member):
                     return
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
         raise DocumentError(f"corrupt zip member {member.filename}: {exc}") from None
