@@ -126,6 +126,8 @@ class Merges:
         self.spans = grid.spans()
         self.anchor: dict[tuple[int, int], tuple[int, int]] = {}
         self.span_at: dict[tuple[int, int], Span] = {}
+        self.covered_in_row: dict[int, set[int]] = {}
+        """Row -> the columns a merge covers in it (anchors excluded)."""
         for span in self.spans:
             r0, c0, r1, c1 = span
             self.span_at[(r0, c0)] = span
@@ -133,6 +135,7 @@ class Merges:
                 for c in range(c0, c1 + 1):
                     if (r, c) != (r0, c0):
                         self.anchor[(r, c)] = (r0, c0)
+                        self.covered_in_row.setdefault(r, set()).add(c)
 
     def __bool__(self) -> bool:
         return bool(self.spans)

@@ -44,7 +44,7 @@ def is_header_row(grid: SheetGrid, merges: Merges, row: int, left: int, right: i
     filled = 0
     has_text = False
     for col in range(left, right + 1):
-        if merges and merges.covered(row, col):
+        if (row, col) in merges.anchor:
             filled += 1
             continue
         value = cells[col]
@@ -121,7 +121,7 @@ def _all_text(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) 
     filled = [
         grid.rows[row][col]
         for col in range(left, right + 1)
-        if grid.rows[row][col] != BLANK and not (merges and merges.covered(row, col))
+        if grid.rows[row][col] != BLANK and (row, col) not in merges.anchor
     ]
     return bool(filled) and all(type(value) is str for value in filled)
 
@@ -132,7 +132,7 @@ def _texts(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> 
         for col in range(left, right + 1)
         if isinstance(value := grid.rows[row][col], str)
         and value != BLANK
-        and not (merges and merges.covered(row, col))
+        and (row, col) not in merges.anchor
     ]
 
 

@@ -161,9 +161,15 @@ def analyse(grid: SheetGrid) -> Layout:
 
 def _blank_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, right: int) -> list[bool]:
     rows = grid.rows
-    if merges:
-        return [not any(merges.filled(r, c) for c in range(left, right + 1)) for r in range(top, bottom + 1)]
     width = right - left + 1
+    if merges:
+        # Blank: every cell blank, and no merge covering a cell of the row in the block.
+        covered = merges.covered_in_row
+        return [
+            rows[r][left : right + 1].count(BLANK) == width
+            and not any(left <= c <= right for c in covered.get(r, ()))
+            for r in range(top, bottom + 1)
+        ]
     if left == 0 and right == grid.width - 1:
         return list(map(width.__eq__, grid.row_blanks()[top : bottom + 1]))
     return [rows[r][left : right + 1].count(BLANK) == width for r in range(top, bottom + 1)]
@@ -171,14 +177,17 @@ def _blank_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: in
 
 def _blank_cols(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, right: int) -> list[bool]:
     rows = grid.rows
-    if merges:
-        return [not any(merges.filled(r, c) for r in range(top, bottom + 1)) for c in range(left, right + 1)]
     pending = set(range(left, right + 1))
     for r in range(top, bottom + 1):
         row = rows[r]
         pending = {c for c in pending if row[c] == BLANK}
         if not pending:  # every column has a value: stop early (large tables)
             break
+    if merges and pending:
+        # A column a merge covers within the block is not blank.
+        for r, covered in merges.covered_in_row.items():
+            if top <= r <= bottom:
+                pending -= covered
     return [c in pending for c in range(left, right + 1)]
 
 
@@ -220,14 +229,15 @@ def _cut(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, righ
 def _filled(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> list[int]:
     cells = grid.rows[row]
     if merges:
-        return [c for c in range(left, right + 1) if merges.filled(row, c)]
+        anchor = merges.anchor
+        return [c for c in range(left, right + 1) if cells[c] != BLANK or (row, c) in anchor]
     return [c for c in range(left, right + 1) if cells[c] != BLANK]
 
 
 def _single_text(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> str | None:
     """The row's text when it is one cell (or one merged block) of text."""
     cols = _filled(grid, merges, row, left, right)
-    anchors = [c for c in cols if not (merges and merges.covered(row, c))]
+    anchors = [c for c in cols if (row, c) not in merges.anchor] if merges else cols
     if len(anchors) != 1:
         return None
     value = grid.rows[row][anchors[0]]
@@ -237,7 +247,7 @@ def _single_text(grid: SheetGrid, merges: Merges, row: int, left: int, right: in
 def _anchors(grid: SheetGrid, merges: Merges, row: int, left: int, right: int) -> list[int]:
     """Columns of the row's filled cells, each merged block counted once (at its anchor)."""
     cols = _filled(grid, merges, row, left, right)
-    return [c for c in cols if not (merges and merges.covered(row, c))] if merges else cols
+    return [c for c in cols if (row, c) not in merges.anchor] if merges else cols
 
 
 def _label_value(grid: SheetGrid, row: int, cols: list[int], left: int) -> bool:

@@ -27,7 +27,7 @@ def _cells(layout: Layout, row: int, region: Region) -> list[tuple[int, Value]]:
     return [
         (col, cells[col])
         for col in range(region.left, region.right + 1)
-        if cells[col] != BLANK and not (merges and merges.covered(row, col))
+        if cells[col] != BLANK and (row, col) not in merges.anchor
     ]
 
 
