@@ -482,7 +482,14 @@ def _kinds(grid: SheetGrid, top: int, bottom: int, left: int, right: int) -> lis
     for col in range(left, right + 1):
         counts: dict[str, int] = {}
         for value in map(itemgetter(col), sample):
-            kind = _KIND_OF_TYPE.get(type(value)) or _kind_of(value)
+            kind = _KIND_OF_TYPE.get(type(value))
+            if kind is None:
+                if type(value) is str:
+                    if value == BLANK:
+                        continue
+                    kind = _text_kind(value)
+                else:
+                    kind = _kind_of(value)
             if kind is not None:
                 counts[kind] = counts.get(kind, 0) + 1
         found.append(max(counts, key=counts.__getitem__) if counts else None)
@@ -593,11 +600,16 @@ def _split_stacked(grid: SheetGrid, merges: Merges, region: Region) -> list[Regi
     rows = grid.rows
     # A header row has text in the key column: only rows with text there are looked at,
     # found by a C-level search of the column's types (no row of a numeric column).
-    kinds = list(map(type, map(itemgetter(key), rows[first_data + 1 : region.bottom - 1])))
+    column = list(map(itemgetter(key), rows[first_data + 1 : region.bottom - 1]))
+    # Each distinct text once: only untyped texts (no numbers or dates written as text)
+    # can start a header row.
+    untyped = {value for value in set(column) if type(value) is str and value and not _is_typed(value)}
+    if not untyped:
+        return [region]
+    kinds = list(map(type, column))
     for index in _positions(kinds, str, 0, len(kinds)):
         row = first_data + 1 + index
-        value = rows[row][key]
-        if value == BLANK or _is_typed(value):
+        if rows[row][key] not in untyped:
             continue
         if is_header_row(grid, merges, row, region.left, region.right) and _is_typed(rows[row + 1][key]):
             if repeats_header(rows[row][region.left : region.right + 1], headers):
