@@ -159,22 +159,34 @@ class Package:
     """Small sheet parts, inflated once for every scan of them."""
 
     @classmethod
-    def open(cls, path: Path) -> Package:
+    def open(
+        cls,
+        path: Path,
+        archive: zipfile.ZipFile | None = None,
+        members: dict[str, str] | None = None,
+        workbook: str | None = None,
+    ) -> Package:
+        """The package of the workbook at ``path``; ``archive`` (which it then owns),
+        ``members`` (:func:`member_names`) and ``workbook`` (its workbook part) when the
+        caller has them already."""
+        if archive is None:
+            try:
+                archive = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise DocumentError(f"corrupt workbook package: {exc}") from None
         try:
-            archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise DocumentError(f"corrupt workbook package: {exc}") from None
-        try:
-            return cls._read(path, archive)
+            return cls._read(path, archive, members, workbook)
         except BaseException:
             archive.close()
             raise
 
     @classmethod
-    def _read(cls, path: Path, archive: zipfile.ZipFile) -> Package:
+    def _read(
+        cls, path: Path, archive: zipfile.ZipFile, members: dict[str, str] | None, found: str | None
+    ) -> Package:
         try:
-            members = member_names(archive)
-            found = workbook_part(archive, members)
+            members = member_names(archive) if members is None else members
+            found = workbook_part(archive, members) if found is None else found
             if found is None:
                 raise KeyError("no workbook part")
             workbook = ElementTree.fromstring(archive.read(found))

@@ -73,8 +73,7 @@ class ExcelProcessor:
         return False
 
     def _sheets(self, path: Path, options: ExcelOptions) -> Iterator[_Sheet]:
-        fmt = check_file(path, options)
-        with Workbook(path, fmt, options) as book:
+        with Workbook(path, check_file(path, options), options) as book:
             for info in book.sheets:
                 if info.kind is SheetKind.CHART:
                     yield _Sheet(

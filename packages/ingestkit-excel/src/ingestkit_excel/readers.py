@@ -33,9 +33,9 @@ import python_calamine as calamine
 from ingestkit_core import DocumentError, ErrorCode
 from ingestkit_excel.grid import BLANK, SheetGrid, Value
 from ingestkit_excel.ods import sheet_extents
-from ingestkit_excel.ooxml import Extent, FormulaCell, Package
+from ingestkit_excel.ooxml import Extent, FormulaCell
 from ingestkit_excel.options import ExcelOptions
-from ingestkit_excel.safety import WorkbookFormat, check_ole
+from ingestkit_excel.safety import CheckedFile, WorkbookFormat, check_ole
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +108,23 @@ class Workbook:
     openpyxl, which reads both, is tried before anything is refused.
     """
 
-    def __init__(self, path: Path, fmt: WorkbookFormat, options: ExcelOptions) -> None:
+    def __init__(self, path: Path, checked: CheckedFile, options: ExcelOptions) -> None:
+        # The package (OOXML) is the workbook's from here on, closed with it.
+        self._package = checked.package
+        self._openpyxl: Any = None
+        self._book: calamine.CalamineWorkbook | None = None
+        try:
+            self._open(path, checked.format, options)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, path: Path, fmt: WorkbookFormat, options: ExcelOptions) -> None:
         self.path = path
         self.format = fmt
         self.options = options
         self.fallback_reason: str | None = None
         """Why the whole workbook is read with openpyxl instead of calamine."""
-        self._openpyxl: Any = None
-        self._book: calamine.CalamineWorkbook | None = None
         # calamine expands an ODS file's repeat counts into every sheet as it opens it:
         # measure them first, and refuse the file before a bomb is expanded.
         self._ods = sheet_extents(path) if fmt is WorkbookFormat.ODS else {}
@@ -141,7 +150,6 @@ class Workbook:
             self.sheets = _openpyxl_sheets(path, exc)
             self.fallback_reason = f"calamine cannot open it ({type(exc).__name__}: {exc})"
             logger.info("workbook read with openpyxl: %s", self.fallback_reason)
-        self._package = Package.open(path) if fmt is WorkbookFormat.XLSX else None
 
     def __enter__(self) -> Self:
         return self

@@ -19,11 +19,12 @@ import logging
 import re
 import zipfile
 import zlib
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from ingestkit_core import DocumentError, ErrorCode
-from ingestkit_excel.ooxml import member_head, member_names, workbook_part
+from ingestkit_excel.ooxml import Package, member_head, member_names, workbook_part
 from ingestkit_excel.options import ExcelOptions
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,14 @@ def sniff(head: bytes) -> bool:
     return head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC)
 
 
-def check_file(path: Path, options: ExcelOptions) -> WorkbookFormat:
+@dataclass(slots=True)
+class CheckedFile:
+    format: WorkbookFormat
+    package: Package | None = None
+    """An OOXML workbook's package, open on the zip the checks read (the caller closes it)."""
+
+
+def check_file(path: Path, options: ExcelOptions) -> CheckedFile:
     """The workbook's format; raises ``DocumentError`` for anything unsafe or unreadable."""
     # The size limit (max_file_mb) is enforced by core before a processor runs.
     size = path.stat().st_size
@@ -66,7 +74,7 @@ def check_file(path: Path, options: ExcelOptions) -> WorkbookFormat:
         # opens a legacy workbook in a fraction of the time an encryption check takes
         # (and says when it is encrypted): the readers get it as it is, and only one they
         # cannot open is examined for why (check_ole).
-        return WorkbookFormat.XLS
+        return CheckedFile(WorkbookFormat.XLS)
     if head.startswith(ZIP_MAGIC):
         return _check_zip(path, options)
     raise DocumentError("not a spreadsheet: neither a zip (xlsx/ods) nor an OLE (xls) file")
@@ -133,29 +141,44 @@ def _biff5_encrypted(path: Path) -> bool:
     return False
 
 
-def _check_zip(path: Path, options: ExcelOptions) -> WorkbookFormat:
+def _check_zip(path: Path, options: ExcelOptions) -> CheckedFile:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise DocumentError(f"corrupt zip container: {exc}") from None
-    with archive:
-        members = archive.infolist()
-        _check_bomb(members, options)
-        names = {member.filename for member in members}
-        fmt = _zip_format(archive, names)
-        xml = [member for member in members if member.filename.lower().endswith(_XML_SUFFIXES)]
-        try:
-            with path.open("rb") as raw:
-                # Most prologs end within the first few hundred bytes: each member's head is
-                # read straight from the file; a member whose root is further in, or that
-                # is stored another way, is streamed through zipfile.
-                for member in xml:
-                    head = member_head(raw, member, PROLOG_CHUNK)
-                    if head is None or not _prolog_ends(head, member):
-                        _check_prolog(archive, member)
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
-            raise DocumentError(f"corrupt zip container: {exc}") from None
-    return fmt
+    try:
+        fmt, names, part = _check_archive(path, archive, options)
+        if fmt is not WorkbookFormat.XLSX:
+            archive.close()
+            return CheckedFile(fmt)
+        # The readers' package goes on from the zip as read here (it owns it now).
+        return CheckedFile(fmt, Package.open(path, archive, names, part))
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _check_archive(
+    path: Path, archive: zipfile.ZipFile, options: ExcelOptions
+) -> tuple[WorkbookFormat, dict[str, str], str | None]:
+    """The format, part names (:func:`member_names`) and workbook part of a zip."""
+    members = archive.infolist()
+    _check_bomb(members, options)
+    names = {member.filename for member in members}
+    fmt, parts, part = _zip_format(archive, names)
+    xml = [member for member in members if member.filename.lower().endswith(_XML_SUFFIXES)]
+    try:
+        with path.open("rb") as raw:
+            # Most prologs end within the first few hundred bytes: each member's head is
+            # read straight from the file; a member whose root is further in, or that
+            # is stored another way, is streamed through zipfile.
+            for member in xml:
+                head = member_head(raw, member, PROLOG_CHUNK)
+                if head is None or not _prolog_ends(head, member):
+                    _check_prolog(archive, member)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
+        raise DocumentError(f"corrupt zip container: {exc}") from None
+    return fmt, parts, part
 
 
 def _prolog_ends(head: bytes, member: zipfile.ZipInfo) -> bool:
@@ -193,14 +216,17 @@ def _check_bomb(members: list[zipfile.ZipInfo], options: ExcelOptions) -> None:
             )
 
 
-def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> WorkbookFormat:
+def _zip_format(
+    archive: zipfile.ZipFile, names: set[str]
+) -> tuple[WorkbookFormat, dict[str, str], str | None]:
+    """The format, the part names and the workbook part of a zip."""
     if "mimetype" in names:
         try:
             mimetype = archive.read("mimetype")[:100].strip()
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise DocumentError(f"corrupt zip container: {exc}") from None
         if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
-            return WorkbookFormat.ODS
+            return WorkbookFormat.ODS, {}, None
         raise DocumentError(f"not a spreadsheet: an OpenDocument {mimetype.decode(errors='replace')} file")
     # The workbook part is found as the readers find it: through the package
     # relationships, wherever it sits and whatever separator its name uses.
@@ -210,7 +236,8 @@ def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> WorkbookFormat:
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
         raise DocumentError(f"corrupt zip container: {exc}") from None
     if part is not None:
-        return WorkbookFormat.XLSB if part.lower().endswith(".bin") else WorkbookFormat.XLSX
+        binary = part.lower().endswith(".bin")
+        return (WorkbookFormat.XLSB if binary else WorkbookFormat.XLSX), members, part
     if "[content_types].xml" in members:
         raise DocumentError("not a spreadsheet: an Office Open XML package without a workbook")
     raise DocumentError("not a spreadsheet: a zip file that holds no workbook")
