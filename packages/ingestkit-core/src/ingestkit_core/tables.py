@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePath
 
 from ingestkit_core.chunking import Block, BlockKind
@@ -31,8 +32,11 @@ MAX_TABLE_NAME = 63
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=1 << 14)
 def sanitize(name: str, *, fallback: str = "column") -> str:
-    """``'Salary ($) 2024'`` -> ``'salary_2024'``; never empty, never starts with a digit."""
+    """``'Salary ($) 2024'`` -> ``'salary_2024'``; never empty, never starts with a digit.
+
+    Cached: the same headers and sheet names recur across tables and files."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     cleaned = _NON_WORD.sub("_", ascii_name.lower()).strip("_")
     if not cleaned:
