@@ -23,7 +23,6 @@ import logging
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -265,7 +264,7 @@ def _may_hide_formulas(grid: SheetGrid, declared: Extent | None, limit: int) -> 
     if grid.origin_col + grid.width < declared.last_col or grid.origin_row > 0 or grid.origin_col > 0:
         # Cells before the first value or past the last one are not in the grid.
         return True
-    return any(map(list.__contains__, grid.rows, repeat(BLANK)))
+    return any(grid.row_blanks())  # counted once, reused when the sheet is cut into regions
 
 
 def _openpyxl_sheets(path: Path, cause: Exception) -> list[SheetInfo]:
