@@ -4,9 +4,13 @@ python-calamine reads values quickly but builds a dense rows x columns array for
 sheet before anything can look at it, and it shows a formula without a cached value as
 a blank cell. This module answers, cheaply and without loading a sheet:
 
-- how far a sheet extends (its ``<dimension>``, confirmed by a streaming scan for parts
-  small enough that scanning is cheap — where a forged extent is the danger), so a
-  sheet past the row or cell limits is truncated or refused *before* it is loaded;
+- how far a sheet extends, so that a sheet past the row or cell limits is truncated or
+  refused *before* it is loaded: its ``<dimension>``, trusted only once a scan of the
+  part has found no cell reference with more column letters or row digits than it (a
+  forged dimension over a few cells far apart would make the reader allocate billions
+  of cells); a part without a dimension, or one styled out to the sheet's edge, is
+  measured by the references of its cells with a value. Every reference form calamine
+  reads counts: either case, either kind of quotes, any length;
 - which formula cells have no cached value, with their formula text (shared formulas
   translated with openpyxl's translator), scanned only when a sheet can hide one.
 
@@ -40,12 +44,10 @@ SMALL_DECLARED = 1_000_000
 """Declared extents up to this many cells need only the scan for cells past them; a larger
 one (often empty styled cells out to the sheet's edge) is measured by a full scan."""
 FULL_SCAN_BYTES = 2 << 20
-"""Sheet parts up to this size (inflated) get their extent confirmed by a full scan.
-
-A forged ``<dimension>`` matters most in a small part: a few cells far apart make a
-dense reader allocate billions of cells. Scanning costs about 30 ms per MiB, so
-larger parts (tens of thousands of real cells) are trusted to their dimension.
-"""
+"""Sheet parts up to this size (inflated) whose dimension is missing or spans more than
+:data:`SMALL_DECLARED` cells are measured cell by cell; a larger part is checked only for
+references past its dimension (a part that large holds real cells, and the check costs
+about as much as inflating it)."""
 SCAN_CHUNK = 1 << 20
 SMALL_PART = 256 << 10
 """Sheet parts up to this size (inflated) are read whole once and kept while the workbook is open."""
