@@ -57,6 +57,47 @@ def test_headings_close_chunks_and_build_paths() -> None:
     assert [c.index for c in chunks] == [0, 1, 2, 3]
 
 
+def test_every_chunk_of_a_section_starts_with_its_heading_path() -> None:
+    blocks = [
+        Block(BlockKind.HEADING, "Chapter 7 Package management", level=1),
+        Block(BlockKind.HEADING, "7.12 How do I put a package on hold?", level=2),
+        para(sentences(30)),
+        Block(BlockKind.TABLE, "Tool | Command\napt | apt-mark hold foo", header_lines=1),
+    ]
+    chunks = chunk(blocks, max_tokens=100, overlap_tokens=0)
+    assert len(chunks) > 3
+    crumb = "Chapter 7 Package management > 7.12 How do I put a package on hold?"
+    assert all(c.text.startswith(crumb + "\n\n") for c in chunks), [c.text[:40] for c in chunks]
+    assert all(c.token_count <= 100 for c in chunks)
+    body = [c.text.removeprefix(crumb + "\n\n") for c in chunks]
+    assert " ".join(body[:-1]) == sentences(30), "the path is added, never mixed into the text"
+    assert body[-1] == "Tool | Command\napt | apt-mark hold foo"
+
+
+def test_a_long_heading_path_keeps_its_innermost_titles_within_a_quarter_of_the_budget() -> None:
+    blocks = [
+        *(Block(BlockKind.HEADING, f"Level {i} " + "title " * 5, level=i) for i in range(1, 5)),
+        para(sentences(12)),
+    ]
+    chunks = chunk(blocks, max_tokens=64, overlap_tokens=0)
+    first_line = chunks[0].text.split("\n\n", 1)[0]
+    assert first_line.startswith("Level 3")
+    assert first_line.endswith("Level 4 " + " ".join(["title"] * 5))
+    assert estimate_tokens(first_line) <= 16
+    assert all(c.token_count <= 64 and c.text.startswith(first_line) for c in chunks)
+    assert chunks[0].metadata.heading_path == [" ".join(b.text.split()) for b in blocks[:4]]
+    huge = chunk([Block(BlockKind.HEADING, "word " * 100, level=1), para("Text.")], max_tokens=64)
+    assert huge[0].text == " ".join(["word"] * 16) + "\n\nText."
+
+
+def test_overlap_under_a_heading_path_stays_within_the_budget() -> None:
+    blocks = [Block(BlockKind.HEADING, "Holding packages", level=1), para(sentences(30))]
+    chunks = chunk(blocks, max_tokens=60, overlap_tokens=20)
+    assert len(chunks) > 3
+    assert all(c.text.startswith("Holding packages\n\n") for c in chunks)
+    assert all(c.token_count <= 60 for c in chunks), [c.token_count for c in chunks]
+
+
 def test_every_chunk_respects_the_budget_and_splits_between_sentences() -> None:
     text = sentences(60)
     chunks = chunk([para(text)], max_tokens=50, overlap_tokens=0)

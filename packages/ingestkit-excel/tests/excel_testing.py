@@ -20,6 +20,13 @@ def chunk_texts(result: ProcessingResult) -> str:
     return "\n=====\n".join(chunk.text for chunk in result.chunks)
 
 
+def chunk_bodies(result: ProcessingResult) -> str:
+    """The chunks' texts without the heading-path line each starts with."""
+    return "\n=====\n".join(
+        chunk.text.removeprefix(" > ".join(chunk.metadata.heading_path) + "\n\n") for chunk in result.chunks
+    )
+
+
 def sql_tables(store: SQLiteStore) -> dict[str, str]:
     """Stored SQL table name -> the artifact name it came from."""
     return dict(store.query("SELECT table_name, name FROM extracted_tables ORDER BY table_name"))

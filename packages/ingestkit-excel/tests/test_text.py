@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
-from excel_testing import chunk_texts, run
+from excel_testing import chunk_bodies, chunk_texts, run
 
 from ingestkit_core import ChunkerOptions, ContentType
 from ingestkit_excel import ExcelOptions, ExcelProcessor
@@ -38,18 +38,20 @@ def _checklist(path: Path, tasks: int = 3) -> Path:
 def test_checklist_with_merged_headers_becomes_readable_items(tmp_path: Path) -> None:
     result = run(_checklist(tmp_path / "check.xlsx"))
     assert result.tables == []
-    text = chunk_texts(result)
+    text = chunk_bodies(result)
     assert (
         "- Prepare the welcome pack number 1 for the new starter — Owner: HR; "
         "Status / Done: ✓; Status / Date: 2024-02-01" in text
     )
     assert "- Prepare the welcome pack number 2 for the new starter — Owner: HR; Status / Done: ☐" in text
-    # Merged title and section text appear once each.
-    assert text.count("New starter checklist") == 1
+    # The merged title is the heading path each chunk starts with, once, never body text;
+    # the section text appears once.
+    assert "New starter checklist" not in text
+    assert all(c.text.count("New starter checklist") == 1 for c in result.chunks)
     assert text.count("Before day one") == 1
     item = next(c for c in result.chunks if "welcome pack number 1" in c.text)
     assert item.metadata.heading_path == ["Onboarding", "New starter checklist"]
-    assert item.text.startswith("New starter checklist\n\nBefore day one:\n- Prepare")
+    assert item.text.startswith("Onboarding > New starter checklist\n\nBefore day one:\n- Prepare")
     assert item.metadata.content_type is ContentType.LIST
 
 
@@ -110,14 +112,15 @@ def test_hybrid_sheet_sends_each_region_one_way_only(tmp_path: Path) -> None:
     (table,) = result.tables
     assert table.rows == [["Platform", 12, 2], ["Data", 7, 1]]
     assert table.metadata.heading_path == ["Report", "Quarterly headcount report"]
-    text = chunk_texts(result)
-    assert text.count("Quarterly headcount report") == 1
+    text = chunk_bodies(result)
+    assert "Quarterly headcount report" not in text  # a title, not a row or a note
+    assert all(c.text.count("Quarterly headcount report") == 1 for c in result.chunks)
     assert text.count("contractors are not included") == 1
     # Table cells go to SQL and the schema chunk, not into narrative text.
     narrative = [c.text for c in result.chunks if c.metadata.content_type is ContentType.NARRATIVE]
     assert not any("Platform" in t for t in narrative)
     schema = next(c for c in result.chunks if c.metadata.content_type is ContentType.SCHEMA)
-    assert schema.text.startswith("Quarterly headcount report\n\nTable Report")
+    assert schema.text.startswith("Report > Quarterly headcount report\n\nTable Report")
 
 
 def test_text_chunks_respect_the_token_budget(tmp_path: Path) -> None:

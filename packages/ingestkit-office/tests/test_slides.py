@@ -34,7 +34,9 @@ def test_body_text_follows_reading_order(deck: Extraction) -> None:
 
 def test_speaker_notes_are_their_own_note_chunks(deck: Extraction) -> None:
     notes = [chunk for chunk in deck.chunks if chunk.metadata.content_type is ContentType.NOTE]
-    assert [note.text for note in notes] == ["Remind people that the badge number has six digits."]
+    assert [note.text for note in notes] == [
+        "Connecting to the VPN\n\nRemind people that the badge number has six digits."
+    ]
     assert notes[0].metadata.heading_path == ["Connecting to the VPN"]
     assert notes[0].metadata.extra == {"note": "speaker notes"}
     assert "six digits" not in deck.chunks[0].text

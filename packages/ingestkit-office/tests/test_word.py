@@ -61,7 +61,7 @@ def test_footnotes_and_comments_follow_their_paragraph_as_notes(policy: Extracti
     assert note.metadata.heading_path == ["Password policy", "Exceptions by outline level"]
     comment, _, kind = _chunk_with(policy, "Check with security team")
     assert kind is ContentType.NOTE
-    assert comment.startswith("[comment by Dana]")
+    assert comment.startswith("Password policy > Exceptions by outline level\n\n[comment by Dana]")
 
 
 def test_headers_and_footers_stay_out_of_the_body(policy: Extraction) -> None:

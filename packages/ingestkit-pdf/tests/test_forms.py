@@ -45,7 +45,9 @@ def test_form_fields_become_label_value_lines(tmp_path: Path, run) -> None:
     result = run(_form(tmp_path / "form.pdf"))
     assert result.metadata["page_kinds"] == {"form": 1}
     [form] = [chunk for chunk in result.chunks if chunk.metadata.content_type is ContentType.FORM]
-    assert form.text.splitlines() == [
+    title, fields = form.text.split("\n\n")
+    assert title == "Travel Request Form"  # the form's heading path, as every chunk starts
+    assert fields.splitlines() == [
         "Employee name: Jane Doe",
         "Destination city: Lisbon",
         "Advance payment needed: yes",

@@ -49,7 +49,9 @@ def test_ruled_table_becomes_typed_artifact_and_markdown_chunk(tmp_path: Path, r
     assert table.metadata.page_numbers == [1]
 
     [table_chunk] = [chunk for chunk in result.chunks if chunk.metadata.content_type is ContentType.TABLE]
-    assert table_chunk.text.splitlines()[:4] == [
+    assert table_chunk.text.splitlines()[:6] == [
+        "Equipment Orders",  # the heading path, as every chunk starts
+        "",
         "SQL table: orders__page1_table1",
         "| Item | Quantity | Unit price | Due date | Approved |",
         "| --- | --- | --- | --- | --- |",

@@ -171,7 +171,7 @@ def test_html_table_of_contents_is_one_toc_chunk(tmp_path: Path) -> None:
     extraction = _process(tmp_path, "ch01.html", page)
     toc = [chunk for chunk in extraction.chunks if chunk.metadata.content_type is ContentType.TOC]
     assert [chunk.text for chunk in toc] == ["Chapter 1\n\n1.1. Console basics\n1.2. Midnight Commander"]
-    assert extraction.chunks[-1].text == "1.1. Console basics\n\nThe shell prompt."
+    assert extraction.chunks[-1].text == "Chapter 1 > 1.1. Console basics\n\nThe shell prompt."
 
 
 def test_html_spans_and_layout_tables(tmp_path: Path) -> None:

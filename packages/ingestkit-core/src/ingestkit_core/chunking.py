@@ -6,6 +6,9 @@ token-budgeted :class:`~ingestkit_core.models.Chunk` s:
 
 - a heading closes the current chunk and updates the heading path, so a chunk never
   spans two sections and carries the path of where its text really is;
+- every chunk starts with that path as one line (``Chapter 7 > 7.12 Holding packages``),
+  so a section's later chunks say what they are about as well as its first one does:
+  search and an answering model see the context a reader would (``heading_in_text``);
 - tables and forms become chunks of their own, split between rows (never inside one),
   with the table's header rows repeated in every piece;
 - paragraphs are split between sentences, and only a sentence longer than the whole
@@ -88,7 +91,7 @@ class ChunkerOptions(BaseModel):
         default=None, description="Path to a Hugging Face tokenizer.json; None = fast estimate"
     )
     heading_in_text: bool = Field(
-        default=True, description="Start each section's first chunk with its heading line"
+        default=True, description="Start every chunk with its heading path (A > B > C) as one line"
     )
 
     @model_validator(mode="after")
@@ -172,28 +175,28 @@ class Chunker:
     def _pack(self, blocks: Iterable[Block]) -> Iterator[tuple[str, list[_Piece], list[str], int]]:
         budget = self.options.max_tokens
         headings: list[tuple[int, str]] = []
-        pending_heading: str | None = None  # to print at the start of the next chunk
+        crumb: str | None = None  # the heading path as the line every chunk starts with
+        crumb_tokens = 0
         bare_heading: str | None = None  # the last heading, while no text has followed it
         current: list[_Piece] = []
         used = 0
         sheet: str | None = None
 
         def flush(*, closing: bool = False) -> Iterator[tuple[str, list[_Piece], list[str], int]]:
-            nonlocal current, used, pending_heading, bare_heading
+            nonlocal current, used, bare_heading
+            path = [title for _, title in headings]
             if closing and not current and bare_heading is not None:
                 # A heading nothing followed (end of a document or sheet): keep its text.
-                heading_block = Block(BlockKind.HEADING, bare_heading, sheet=sheet)
-                current = [_Piece(bare_heading, self.count(bare_heading), heading_block)]
-                pending_heading = None
-            bare_heading = None
-            if current:
+                text = crumb or bare_heading
+                heading_block = Block(BlockKind.HEADING, text, sheet=sheet)
+                yield text, [_Piece(text, self.count(text), heading_block)], path, 0
+            elif current:
                 text = _join(current)
-                heading_tokens = 0
-                if pending_heading is not None:
-                    text = f"{pending_heading}\n\n{text}"
-                    heading_tokens = self.count(pending_heading)
-                    pending_heading = None
-                yield text, current, [title for _, title in headings], heading_tokens
+                if crumb:
+                    yield f"{crumb}\n\n{text}", current, path, crumb_tokens
+                else:
+                    yield text, current, path, 0
+            bare_heading = None
             current, used = [], 0
 
         for block in blocks:
@@ -201,24 +204,26 @@ class Chunker:
                 continue
             if block.sheet != sheet:
                 yield from flush(closing=True)
-                headings, pending_heading, sheet = [], None, block.sheet
+                headings, crumb, crumb_tokens, sheet = [], None, 0, block.sheet
             if block.kind is BlockKind.HEADING:
                 yield from flush()
                 level = max(block.level, 1)
                 headings = [(lvl, title) for lvl, title in headings if lvl < level]
                 title = " ".join(block.text.split())
                 headings.append((level, title))
-                pending_heading = title if self.options.heading_in_text else None
                 bare_heading = title
+                if self.options.heading_in_text:
+                    crumb = self._crumb([title for _, title in headings], budget)
+                    crumb_tokens = self.count(crumb) + 1
                 continue
             standalone = block.kind in (BlockKind.TABLE, BlockKind.FORM)
             if standalone:
                 yield from flush()
-            heading_cost = self.count(pending_heading) + 1 if pending_heading else 0
-            for piece in self._split(block, budget - heading_cost):
-                heading_cost = self.count(pending_heading) + 1 if pending_heading else 0
-                if current and used + heading_cost + piece.tokens > budget:
-                    carried = [] if standalone else self._overlap(current, budget - piece.tokens)
+            for piece in self._split(block, budget - crumb_tokens):
+                if current and used + crumb_tokens + piece.tokens > budget:
+                    carried = (
+                        [] if standalone else self._overlap(current, budget - crumb_tokens - piece.tokens)
+                    )
                     yield from flush()
                     current = carried
                     used = sum(p.tokens for p in carried)
@@ -228,6 +233,15 @@ class Chunker:
             if standalone:
                 yield from flush()
         yield from flush(closing=True)
+
+    def _crumb(self, path: list[str], budget: int) -> str:
+        """The heading path as one line of at most a quarter of the budget: outer levels go
+        first, and a title too long alone is cut."""
+        room = budget // 4
+        while len(path) > 1 and self.count(" > ".join(path)) > room:
+            path = path[1:]
+        line = " > ".join(path)
+        return next(self._cut_words(line, room)) if self.count(line) > room else line
 
     def _overlap(self, pieces: list[_Piece], room: int) -> list[_Piece]:
         """Trailing sentences of the chunk just closed, to repeat at the next one's start."""
