@@ -199,6 +199,12 @@ def test_a_real_tokenizer_file_can_replace_the_estimate(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["model"]["type"] == "WordLevel"
     chunks = chunk([para("annual leave, annual leave.")], tokenizer=str(path))
     assert chunks[0].token_count == 6  # annual leave , annual leave .
+    # A sentence over the budget is cut between words by the tokenizer's counts, not the
+    # estimate's: "annual,leave" is one word of three tokens.
+    long = " ".join(["annual,leave"] * 30)
+    pieces = chunk([para(long)], tokenizer=str(path), max_tokens=20, overlap_tokens=0)
+    assert [c.token_count for c in pieces] == [18] * 5
+    assert " ".join(c.text for c in pieces) == long
 
 
 def test_missing_tokenizer_file_is_a_config_error(tmp_path: Path) -> None:

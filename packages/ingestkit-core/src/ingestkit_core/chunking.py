@@ -23,12 +23,14 @@ unless ``tokenizer`` names a Hugging Face ``tokenizer.json`` file (requires the
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
@@ -106,8 +108,12 @@ def estimate_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
+def _estimate_ends(text: str) -> list[int]:
+    return [match.end() for match in _TOKEN.finditer(text)]
+
+
 @lru_cache(maxsize=4)
-def _hf_counter(path: str) -> Callable[[str], int]:
+def _hf_tokenizer(path: str) -> Any:
     try:
         from tokenizers import Tokenizer
     except ImportError as exc:
@@ -122,11 +128,7 @@ def _hf_counter(path: str) -> Callable[[str], int]:
     # which would make every text count the same: counts must be of the text alone.
     tokenizer.no_padding()
     tokenizer.no_truncation()
-
-    def count(text: str) -> int:
-        return len(tokenizer.encode(text, add_special_tokens=False).ids)
-
-    return count
+    return tokenizer
 
 
 def split_sentences(text: str) -> list[str]:
@@ -151,9 +153,15 @@ class Chunker:
 
     def __init__(self, options: ChunkerOptions | None = None) -> None:
         self.options = options or ChunkerOptions()
-        self.count: Callable[[str], int] = (
-            _hf_counter(self.options.tokenizer) if self.options.tokenizer else estimate_tokens
-        )
+        self.count: Callable[[str], int] = estimate_tokens
+        self._token_ends: Callable[[str], list[int]] = _estimate_ends
+        """Where each token of a text ends: lets a long text be cut in one pass."""
+        if self.options.tokenizer:
+            tokenizer = _hf_tokenizer(self.options.tokenizer)
+            self.count = lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+            self._token_ends = lambda text: [
+                end for _, end in tokenizer.encode(text, add_special_tokens=False).offsets
+            ]
 
     def chunk(self, blocks: Iterable[Block], *, source: str, format: str) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -302,17 +310,21 @@ class Chunker:
         return _Piece(text, self.count(text), block)
 
     def _cut_words(self, text: str, budget: int) -> Iterator[str]:
-        group: list[str] = []
-        tokens = 0
-        for word in text.split():
-            cost = self.count(word)
-            if group and tokens + cost > budget:
-                yield " ".join(group)
-                group, tokens = [], 0
-            group.append(word)
-            tokens += cost
-        if group:
-            yield " ".join(group)
+        """Whole words, as many as fit the budget per fragment; a word over it goes alone."""
+        text = " ".join(text.split())
+        ends = self._token_ends(text)
+        start, first = 0, 0  # where the next fragment starts: its character, its token
+        while first < len(ends):
+            last = first + budget
+            if last >= len(ends):
+                cut = len(text)
+            else:
+                cut = text.rfind(" ", start, ends[last - 1] + 1)
+                if cut <= start:
+                    cut = text.find(" ", ends[last - 1])
+                    cut = len(text) if cut < 0 else cut
+            yield text[start:cut]
+            start, first = cut + 1, bisect.bisect_right(ends, cut)
 
 
 def _join(pieces: list[_Piece]) -> str:
