@@ -197,6 +197,91 @@ def test_every_reference_form_calamine_reads_is_measured(
     assert done.stdout.strip() == outcome
 
 
+_WIDE_ROW = b"<row>" + b"<c><v>1</v></c>" * 3000 + b"</row>"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # An r attribute written with spaces around "=", which calamine reads.
+        b'<row r="9"><c r = "XFD1048576"><v>2</v></c></row>',
+        b'<row r= "1048576"><c r ="A1048576"><v>2</v></c><c r="XFD9"><v>2</v></c></row>',
+        # Rows and cells without r follow on from the previous ones: 3,000 columns in a
+        # row, then a row far below (200,000 x 3,000 cells for a file of a few KB).
+        _WIDE_ROW + b'<row r="200000"><c r="A200000"><v>2</v></c></row>',
+        b'<row r="200000">' + b"<c><v>1</v></c>" * 3000 + b"</row>",
+        b'<row r="200000"><c r="A200000"><v>2</v></c></row>' + _WIDE_ROW,
+        # Two r attributes in one cell: calamine takes the last.
+        b'<row r="9"><c r="C9" r="XFD1048576"><v>2</v></c></row>',
+        # r not the first attribute of its cell.
+        b'<row r="9"><c s="0" r="XFD1048576"><v>2</v></c></row>',
+    ],
+    ids=[
+        "spaced-cell-ref",
+        "spaced-row-and-cell-refs",
+        "wide-row-then-far-row",
+        "far-wide-row",
+        "out-of-order",
+        "second-ref",
+        "ref-not-first",
+    ],
+)
+@pytest.mark.parametrize("dimension", [True, False], ids=["declared", "no-dimension"])
+def test_rows_and_cells_placed_by_position_are_measured_before_loading(
+    tmp_path: Path, rows: bytes, dimension: bool
+) -> None:
+    # Each of these made calamine allocate 0.6 to 4 billion bytes' worth of cells.
+    def forge(data: bytes) -> bytes:
+        data = data.replace(b"</sheetData>", rows + b"</sheetData>")
+        return data if dimension else data.replace(b'<dimension ref="A1:B2"/>', b"")
+
+    forged = _rewrite(_small_book(tmp_path / "plain.xlsx"), tmp_path / "forged.xlsx", fix=forge)
+    script = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30));"
+        "from pathlib import Path; from ingestkit_excel import ExcelProcessor, ExcelOptions;"
+        "from ingestkit_core import DocumentError\n"
+        "try:\n"
+        f"    result = ExcelProcessor().process(Path({str(forged)!r}), ExcelOptions())\n"
+        "    print(*[issue.code for issue in result.errors + result.warnings])\n"
+        "except DocumentError as exc:\n"
+        "    print(exc.code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "E_PARSE_UNSAFE"
+
+
+def test_a_sheet_of_positional_rows_and_cells_is_measured_as_calamine_places_them(tmp_path: Path) -> None:
+    positional = (
+        b"<sheetData>"
+        b'<row><c><v>1</v></c><c r="C1"><v>2</v></c><c><v>3</v></c></row>'  # D1 follows C1
+        b"<row><c><v>4</v></c></row>"  # row 2
+        b'<row r="5"><c><v>5</v></c><c r="B7"><v>6</v></c><c><v>7</v></c></row>'  # C5 follows B7
+        b'<row><c s="1"/><c/><c><v>8</v></c></row>'  # row 6; empty cells take their places
+        b"</sheetData>"
+    )
+    path = _rewrite(
+        _small_book(tmp_path / "plain.xlsx"),
+        tmp_path / "positional.xlsx",
+        fix=lambda data: (
+            data[: data.index(b"<sheetData")] + positional + data[data.index(b"</sheetData>") + 12 :]
+            if b"<sheetData" in data
+            else data
+        ),
+    )
+    package = Package.open(path)
+    try:
+        extent = package.extent("Sheet")
+    finally:
+        package.close()
+    sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    assert extent is not None
+    assert (extent.last_row, extent.last_col) == (sheet.height, sheet.width) == (7, 4)
+    assert run(path).status.value == "succeeded"
+
+
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "spreadsheets"
 
 

@@ -10,7 +10,10 @@ a blank cell. This module answers, cheaply and without loading a sheet:
   forged dimension over a few cells far apart would make the reader allocate billions
   of cells); a part without a dimension, or one styled out to the sheet's edge, is
   measured by the references of its cells with a value. Every reference form calamine
-  reads counts: either case, either kind of quotes, any length;
+  reads counts: either case, either kind of quotes, any length, a second ``r`` in one
+  tag. A part where a cell has no ``r`` attribute (its place follows on from the cell
+  and row before) or one written with spaces (``r = "A1"``), or whose tags carry a
+  namespace prefix, is walked tag by tag instead, placing each cell as calamine does;
 - which formula cells have no cached value, with their formula text (shared formulas
   translated with openpyxl's translator), scanned only when a sheet can hide one.
 
@@ -59,12 +62,12 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"')
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
 # A cell with content, as calamine reads one: an r attribute of any number of letters of
 # either case then digits, in either kind of quotes, and a value, inline string or
 # formula inside (an empty styled cell, <c r="XFD1048576" s="0"/>, extends nothing).
 _WITH_CONTENT = rb"""["'][^>]*>\s*<(?:\w+:)?(?:v|is|f)[\s>/]"""
-_CELL_REF = re.compile(rb"""r=["']([A-Za-z]+)([0-9]+)""" + _WITH_CONTENT)
+# A lookahead, so that a second r in the same tag (calamine takes the last) is read too.
+_CELL_REF = re.compile(rb"""r=["']([A-Za-z]+)([0-9]+)(?=""" + _WITH_CONTENT + rb")")
 # The same cells read backwards, from their value, inline string or formula to the r
 # attribute, in the reversed XML: the tag is a literal the engine skims to, so a part
 # of mostly empty styled cells costs only its values (digits and letters come reversed).
@@ -72,6 +75,16 @@ _CONTENT_BACKWARDS = tuple(
     re.compile(tag + rb"""(?::\w+)?<\s*>[^<>]*?["']([0-9]+)([A-Za-z]+)["']\s*=\s*r""")
     for tag in (rb"v", rb"si", rb"f")
 )
+# What the fast scans do not read: a cell tag without a plain r attribute (none, or one
+# with spaces around its "="; it is usually first, Google Sheets writes it last), or any
+# tag with a namespace prefix. Either sends a part to the walk (_walk_extent). Rows need
+# no check: a cell's r places it.
+_POSITIONAL = (
+    re.compile(rb"""<c(?! r=["'])(?![^>]*\sr=["'])[\s>/]"""),
+    re.compile(rb":c[\s>/]"),
+)
+_POSITION_TAG = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s>/])([^>]*?)(/?)>(\s*<(?:\w+:)?(?:v|is|f)[\s>/])?")
+_POSITION_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]*)([0-9]*)["']""")
 _FORMULA_CELL = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)"
     rb"\s*(?:<(?:\w+:)?v>(.*?)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>)?",
@@ -243,11 +256,16 @@ class Package:
         except KeyError:
             return None
         declared = self.declared_extent(sheet)
-        if declared is not None and (info.file_size > FULL_SCAN_BYTES or declared.cells <= SMALL_DECLARED):
-            # A plausible dimension is trusted unless a cell lies past it, which a scan
-            # for longer references finds at little more than the cost of inflating.
-            return _beyond(self._pieces(info), declared)
-        scanned = _scan_extent(self._pieces(info), sparse=declared is not None)
+        try:
+            if declared is not None and (
+                info.file_size > FULL_SCAN_BYTES or declared.cells <= SMALL_DECLARED
+            ):
+                # A plausible dimension is trusted unless a cell lies past it, which a
+                # scan for longer references finds at little more than inflating costs.
+                return _beyond(_regular(self._pieces(info)), declared)
+            scanned = _scan_extent(_regular(self._pieces(info)), sparse=declared is not None)
+        except _Irregular:
+            scanned = _walk_extent(self._pieces(info))
         if declared is not None:
             scanned.rows_declared = declared.last_row
         return scanned
@@ -389,28 +407,52 @@ def member_head(raw: BinaryIO, info: zipfile.ZipInfo, size: int) -> bytes | None
     return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, size)
 
 
+class _Irregular(Exception):
+    """A part the fast scans cannot measure: it has to be walked."""
+
+
+def _regular(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The pieces, as long as every row and cell in them has a plain ``r`` attribute."""
+    for body in pieces:
+        if any(pattern.search(body) is not None for pattern in _POSITIONAL):
+            raise _Irregular
+        yield body
+
+
 def _scan_extent(pieces: Iterable[bytes], *, sparse: bool = False) -> Extent:
     """The extent of the cells with content; ``sparse`` when most cells are expected to be
     empty (a dimension out to the sheet's edge: styles, not values)."""
-    last_row = rows = last_col = 0
-    referenced = formulas = False
+    last_row = last_col = 0
+    formulas = False
     for body in pieces:
         formulas = formulas or _has_formula(body)
-        letters, digits = _content_refs(body, backwards=sparse)
-        referenced = referenced or bool(letters) or b' r="' in body
-        if not referenced:
-            rows += body.count(b"<row ") + body.count(b"<row>")
-        found = _furthest(letters, digits)
+        found = _furthest(*_content_refs(body, backwards=sparse))
         if found is not None:
             last_row, last_col = max(last_row, found[0]), max(last_col, found[1])
-        elif not referenced:
-            numbers = _ROW_NUMBER.findall(body)
-            if numbers:
-                last_row = max(last_row, *(int(number) for number in numbers))
-    if not referenced:
-        # Cells without r attributes follow on from the previous one: count rows, and
-        # let the reader measure the width.
-        return Extent(max(last_row, rows), last_col, scanned=True, formulas=formulas)
+    return Extent(last_row, last_col, scanned=True, formulas=formulas)
+
+
+def _walk_extent(pieces: Iterable[bytes]) -> Extent:
+    """The extent of the cells with content, each placed as calamine places it: a row
+    without ``r`` follows the previous row tag, a cell without one the previous cell
+    (an empty one too) in its row. Costs a step per cell: for the rare irregular part."""
+    row, col = -1, 0
+    last_row = last_col = 0
+    formulas = False
+    for body in pieces:
+        formulas = formulas or _has_formula(body)
+        for tag, attributes, closed, content in _POSITION_TAG.findall(body):
+            refs = _POSITION_REF.findall(attributes)
+            ref = refs[-1] if refs else None  # of two, calamine takes the last
+            if tag == b"row":
+                row, col = (int(ref[1]) - 1 if ref and ref[1] else row + 1), 0
+                continue
+            at_row, at_col = row, col
+            if ref and ref[0] and ref[1]:
+                at_row, at_col = int(ref[1]) - 1, column_index(ref[0].decode())
+            col = at_col + 1
+            if content and not closed:
+                last_row, last_col = max(last_row, at_row + 1), max(last_col, at_col + 1)
     return Extent(last_row, last_col, scanned=True, formulas=formulas)
 
 
