@@ -153,6 +153,14 @@ def test_search_needs_an_existing_store_and_says_when_nothing_matches(folder: Pa
     assert "no chunks match 'zebra'" in proc.stdout
 
 
+def test_search_prints_a_hit_s_heading_path_once(folder: Path) -> None:
+    run("ingest", str(folder), "--backend", "inline", "--quiet", cwd=folder)
+    proc = run("search", "annual leave", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    printed = " ".join(proc.stdout.split())  # long paths wrap
+    assert printed.endswith("(p. 1; Leave) Annual leave is twenty-five days."), printed
+
+
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     proc = run("--help", cwd=tmp_path)
     for command in ("ingest", "search", "inspect", "worker"):

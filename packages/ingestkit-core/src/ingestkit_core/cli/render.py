@@ -105,10 +105,17 @@ def print_hits(hits: list[SearchHit]) -> None:
             f"[bold]{rank}. {hit.path}[/bold]{location(meta.page_numbers, meta.sheet, meta.heading_path)}",
             highlight=False,
         )
-        snippet = " ".join(hit.text.split())
+        snippet = " ".join(_body(hit.text, meta.heading_path).split())
         out.print(
             f"   {snippet[:SNIPPET_CHARS]}{'…' if len(snippet) > SNIPPET_CHARS else ''}", highlight=False
         )
+
+
+def _body(text: str, headings: list[str]) -> str:
+    """A chunk's text without the heading-path line it starts with (the location line
+    above the snippet shows the path already)."""
+    first, _, rest = text.partition("\n\n")
+    return rest if rest and headings and first in " > ".join(headings) else text
 
 
 def location(pages: list[int], sheet: str | None, headings: list[str]) -> str:
