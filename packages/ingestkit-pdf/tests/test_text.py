@@ -30,6 +30,11 @@ def test_ligatures_soft_hyphens_and_line_end_hyphens_are_mended(tmp_path: Path, 
 def test_clean_text() -> None:
     assert clean_text("ﬁ ﬂ ﬀ ﬃ ﬄ") == "fi fl ff ffi ffl"
     assert clean_text("inter\xadnational") == "international"
+    assert clean_text("the\xa0\u0300stable\u2019 release") == "the \u2018stable\u2019 release"
+    assert (
+        clean_text("\u0300quoted\u2019 \u0300--install\u2019") == "\u2018quoted\u2019 \u2018--install\u2019"
+    )
+    assert clean_text("e\u0300 a\u0300") == "è à", "a real accent stays an accent"
     assert clean_text("broken\xad") == "broken\xad"  # kept: it joins the word with the next line
     assert clean_text("a\ud800b") == "a\ufffdb"
     assert clean_text("plain ascii") == "plain ascii"

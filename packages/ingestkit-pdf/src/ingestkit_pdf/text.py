@@ -30,16 +30,22 @@ _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SOFT_HYPHEN = "\xad"
+# A combining grave accent starting a word accents nothing: it is an opening quote set
+# with the grave glyph (LaTeX's `stable'), which some fonts map to U+0300.
+_OPENING_GRAVE = re.compile(r"(?<!\S)\u0300(?=\S)")
 
 
 def clean_text(text: str) -> str:
     """Text as people and search engines expect it: NFKC (ligatures such as "ﬁ" become
     "fi", so "unified" finds "uniﬁed"), lone surrogates — which a broken ToUnicode map
     can produce and which cannot be encoded as UTF-8 — replaced by U+FFFD, and soft
-    hyphens dropped except one ending the text, which marks a word broken over lines."""
+    hyphens dropped except one ending the text, which marks a word broken over lines;
+    an opening quote set with a grave accent glyph reads as one (‘stable’)."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", _SURROGATE.sub("\ufffd", text))
+    if "\u0300" in text:
+        text = _OPENING_GRAVE.sub("\u2018", text)
     if _SOFT_HYPHEN in text[:-1]:
         text = text[:-1].replace(_SOFT_HYPHEN, "") + text[-1]
     return text
