@@ -412,7 +412,8 @@ class _Irregular(Exception):
 
 
 def _regular(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    """The pieces, as long as every row and cell in them has a plain ``r`` attribute."""
+    """The pieces, as long as every cell in them has a plain ``r`` attribute (see
+    :data:`_POSITIONAL`); raises :class:`_Irregular` at the first piece that does not."""
     for body in pieces:
         if any(pattern.search(body) is not None for pattern in _POSITIONAL):
             raise _Irregular
