@@ -156,6 +156,9 @@ class Chunker:
         self.count: Callable[[str], int] = estimate_tokens
         self._token_ends: Callable[[str], list[int]] = _estimate_ends
         """Where each token of a text ends: lets a long text be cut in one pass."""
+        self._additive = self.options.tokenizer is None
+        """The estimate adds up across whitespace: a text's count is the sum of its
+        lines' or fragments' counts, so joined texts need no second count."""
         if self.options.tokenizer:
             tokenizer = _hf_tokenizer(self.options.tokenizer)
             self.count = lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
@@ -165,11 +168,8 @@ class Chunker:
 
     def chunk(self, blocks: Iterable[Block], *, source: str, format: str) -> list[Chunk]:
         chunks: list[Chunk] = []
-        # The estimate adds up across whitespace, so a chunk's count is the sum of its
-        # pieces'; a real tokenizer's may not, so it counts the joined text again.
-        additive = self.options.tokenizer is None
         for text, pieces, heading_path, heading_tokens in self._pack(blocks):
-            tokens = heading_tokens + sum(p.tokens for p in pieces) if additive else self.count(text)
+            tokens = heading_tokens + sum(p.tokens for p in pieces) if self._additive else self.count(text)
             chunks.append(
                 Chunk(
                     index=len(chunks),
@@ -249,7 +249,7 @@ class Chunker:
         while len(path) > 1 and self.count(" > ".join(path)) > room:
             path = path[1:]
         line = " > ".join(path)
-        return next(self._cut_words(line, room)) if self.count(line) > room else line
+        return next(self._cut_words(line, room))[0] if self.count(line) > room else line
 
     def _overlap(self, pieces: list[_Piece], room: int) -> list[_Piece]:
         """Trailing sentences of the chunk just closed, to repeat at the next one's start."""
@@ -279,38 +279,41 @@ class Chunker:
             return
         # Tables and forms: groups of whole rows, each under the table's header lines.
         header = lines[: block.header_lines]
-        header_tokens = self.count("\n".join(header)) + 1 if header else 0
-        room = max(budget - header_tokens, 8)
+        header_count = self.count("\n".join(header)) if header else 0
+        room = max(budget - (header_count + 1 if header else 0), 8)
         group: list[str] = []
-        group_tokens = 0
+        group_count = 0  # the rows' tokens as counted; each row also takes one more in the budget
         for line in lines[block.header_lines :]:
-            tokens = self.count(line) + 1
-            if group and group_tokens + tokens > room:
-                yield self._rows(header, group, block)
-                group, group_tokens = [], 0
-            if tokens > room:
-                for fragment in self._cut_words(line, room):
-                    yield self._rows(header, [fragment], block)
+            count = self.count(line)
+            if group and group_count + len(group) + count + 1 > room:
+                yield self._rows(header, group, block, header_count + group_count)
+                group, group_count = [], 0
+            if count + 1 > room:
+                for fragment, fragment_count in self._cut_words(line, room):
+                    yield self._rows(header, [fragment], block, header_count + fragment_count)
                 continue
             group.append(line)
-            group_tokens += tokens
+            group_count += count
         if group:
-            yield self._rows(header, group, block)
+            yield self._rows(header, group, block, header_count + group_count)
 
     def _fit(self, text: str, budget: int, block: Block) -> Iterator[_Piece]:
         tokens = self.count(text)
         if tokens <= budget:
             yield _Piece(text, tokens, block)
             return
-        for fragment in self._cut_words(text, budget):
-            yield _Piece(fragment, self.count(fragment), block)
+        for fragment, count in self._cut_words(text, budget):
+            yield _Piece(fragment, count if self._additive else self.count(fragment), block)
 
-    def _rows(self, header: list[str], rows: list[str], block: Block) -> _Piece:
+    def _rows(self, header: list[str], rows: list[str], block: Block, count: int) -> _Piece:
+        """Rows under their header; ``count``: their tokens summed, the piece's count when
+        the estimate is used."""
         text = "\n".join([*header, *rows])
-        return _Piece(text, self.count(text), block)
+        return _Piece(text, count if self._additive else self.count(text), block)
 
-    def _cut_words(self, text: str, budget: int) -> Iterator[str]:
-        """Whole words, as many as fit the budget per fragment; a word over it goes alone."""
+    def _cut_words(self, text: str, budget: int) -> Iterator[tuple[str, int]]:
+        """Whole words, as many as fit the budget per fragment (a word over it goes alone),
+        each with the tokens it holds."""
         text = " ".join(text.split())
         ends = self._token_ends(text)
         start, first = 0, 0  # where the next fragment starts: its character, its token
@@ -323,8 +326,9 @@ class Chunker:
                 if cut <= start:
                     cut = text.find(" ", ends[last - 1])
                     cut = len(text) if cut < 0 else cut
-            yield text[start:cut]
-            start, first = cut + 1, bisect.bisect_right(ends, cut)
+            after = bisect.bisect_right(ends, cut)
+            yield text[start:cut], after - first
+            start, first = cut + 1, after
 
 
 def _join(pieces: list[_Piece]) -> str:
