@@ -128,6 +128,22 @@ def test_jobs_of_a_killed_worker_are_reclaimed_within_two_leases(
     assert backend.status(job_id).attempts == 2
 
 
+def test_a_killed_workers_scratch_folder_is_removed_by_the_next_worker(
+    redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    scratch = tmp_path / "scratch"
+    with WorkerFleet(redis_url, prefix, workers=1, lease_s=LEASE_S, scratch_dir=scratch) as workers:
+        [doomed] = workers.start()
+        [left_behind] = scratch.iterdir()
+        workers.kill(doomed)
+        assert left_behind.exists(), "kill -9 leaves no chance to clean up"
+        [successor] = workers.start()
+        [own] = scratch.iterdir()
+        assert own != left_behind, "the dead worker's folder is gone, the new one's is there"
+        assert workers.terminate(successor) == 0
+    assert list(scratch.iterdir()) == [], "a clean stop removes the folder"
+
+
 def test_sigterm_lets_the_running_job_finish(
     fleet: WorkerFleet, backend: RedisExecutionBackend, broker: Broker, case: Case
 ) -> None:

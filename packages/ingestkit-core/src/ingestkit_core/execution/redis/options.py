@@ -121,7 +121,8 @@ class WorkerOptions(BaseModel):
     )
     scratch_dir: Path | None = Field(
         default=None,
-        description="Where inline content is written for parsing; default a private temporary folder",
+        description="Where workers write inline content for parsing, each in a folder of its own "
+        "(a killed worker's is removed by the next one started); default the system's temporary folder",
     )
     stores: tuple[str, ...] = Field(
         default=(),

@@ -27,13 +27,11 @@ import re
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import FrameType
 
 from ingestkit_core.errors import ErrorCode, ExecutionError, IngestkitError
@@ -43,6 +41,7 @@ from ingestkit_core.execution.redis.broker import Broker
 from ingestkit_core.execution.redis.intake import Intake, served_processors
 from ingestkit_core.execution.redis.options import RedisExecutionOptions, WorkerOptions
 from ingestkit_core.execution.redis.outcome import Publisher, Run, as_int, failure, identify
+from ingestkit_core.execution.redis.scratch import Scratch
 from ingestkit_core.execution.redis.spec import JobRefused, JobSpec, read_spec
 from ingestkit_core.execution.redis.stores import WorkerStores
 from ingestkit_core.execution.redis.verdicts import (
@@ -79,10 +78,14 @@ class Worker:
         except BaseException:
             self.broker.close()
             raise
-        if self.options.scratch_dir is not None:
-            self.options.scratch_dir.mkdir(parents=True, exist_ok=True)
-        self._scratch = Path(tempfile.mkdtemp(prefix="ingestkit-worker-", dir=self.options.scratch_dir))
-        self.intake = Intake(self.options, self.processors, processor_options or {}, self._scratch)
+        self._scratch = Scratch(self.options.scratch_dir)
+        if self._scratch.swept:
+            logger.info(
+                "worker %s: removed %d scratch folder(s) of workers that are gone",
+                self.id,
+                len(self._scratch.swept),
+            )
+        self.intake = Intake(self.options, self.processors, processor_options or {}, self._scratch.path)
         self.queues = [self.broker.keys.queue(name) for name in self.processors]
         self._lock = threading.Lock()
         self._running: dict[str, Run] = {}
@@ -366,5 +369,5 @@ class Worker:
         except ExecutionError as exc:
             logger.warning("worker %s: could not deregister: %s", self.id, exc.message)
         self.broker.close()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        self._scratch.close()
         logger.info("worker %s: stopped after %d job(s), %d handed back", self.id, self._done, len(runs))
