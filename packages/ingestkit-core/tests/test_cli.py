@@ -161,6 +161,37 @@ def test_search_prints_a_hit_s_heading_path_once(folder: Path) -> None:
     assert printed.endswith("(p. 1; Leave) Annual leave is twenty-five days."), printed
 
 
+def test_square_brackets_in_names_and_text_are_printed_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Terminal output is styled with bracket tags; names and text from files are not
+    # tags: "[draft]" would vanish and "[/etc]" would crash the command.
+    monkeypatch.setenv("COLUMNS", "250")  # a table row per file, unwrapped
+    write_case(
+        tmp_path / "[draft] paths.iktest", "ok", text="# Paths [v2]\n\nEdit under [/etc] with [bold] care."
+    )
+    write_case(tmp_path / "[old] broken.iktest", "raise")
+    ingested = run("ingest", str(tmp_path), "--backend", "inline", cwd=tmp_path)
+    assert ingested.returncode == 1, ingested.stderr
+    printed = " ".join(ingested.stdout.split())
+    assert "[draft] paths.iktest" in printed
+    assert "scripted failure of [old] broken.iktest" in printed
+    found = run("search", "care", cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    printed = " ".join(found.stdout.split())
+    assert "[draft] paths.iktest (p. 1; Paths [v2])" in printed
+    assert "Edit under [/etc] with [bold] care." in printed
+    nothing = run("search", "[/zebra]", cwd=tmp_path)
+    assert nothing.returncode == 0, nothing.stderr
+    assert "no chunks match '[/zebra]'" in nothing.stdout
+    status = run("status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "[old] broken.iktest" in " ".join(status.stdout.split())
+    inspected = run("inspect", str(tmp_path / "[draft] paths.iktest"), cwd=tmp_path)
+    assert inspected.returncode == 0, inspected.stderr
+    assert "[draft] paths.iktest" in inspected.stdout
+
+
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     proc = run("--help", cwd=tmp_path)
     for command in ("ingest", "search", "inspect", "worker"):

@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from ingestkit_core.config import IngestkitConfig, load_config
 from ingestkit_core.embedding import Embedder, create_embedder
@@ -97,8 +98,13 @@ PrefixOption = Annotated[str | None, PREFIX.option()]
 
 
 def fail_usage(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(USAGE_ERROR)
+
+
+def print_error(exc: IngestkitError) -> None:
+    """A coded error on stderr; its message (paths, file content) printed as written."""
+    err.print(f"[red]{exc.code}[/red] {escape(exc.message)}", highlight=False)
 
 
 def configure_logging(quiet: bool) -> None:

@@ -17,10 +17,10 @@ from ingestkit_core.cli.app import (
     build_embedder,
     configure_logging,
     connect_store,
-    err,
     fail_usage,
     load,
     out,
+    print_error,
 )
 from ingestkit_core.cli.render import print_json
 from ingestkit_core.embedding import create_embedder
@@ -69,7 +69,7 @@ def index(
             with chosen:
                 report[chosen.space.key] = embed_pending(chosen, result_store)
     except IngestkitError as exc:
-        err.print(f"[red]{exc.code}[/red] {exc.message}", highlight=False)
+        print_error(exc)
         raise typer.Exit(1) from None
     finally:
         result_store.close()
@@ -77,4 +77,5 @@ def index(
         print_json({"embedded": report})
         return
     for key, count in report.items():
-        out.print(f"{key}: {count} text(s)" if not key.startswith("dropped") else f"{key}: {count} vector(s)")
+        unit = "vector(s)" if key.startswith("dropped") else "text(s)"
+        out.print(f"{key}: {count} {unit}", markup=False, highlight=False)

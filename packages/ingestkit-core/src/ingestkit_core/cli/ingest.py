@@ -146,7 +146,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description:<40}"),
+        TextColumn("{task.description:<40}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from ingestkit_core.cli.app import ConfigOption, JsonOption, app, configure_logging, err, fail_usage, load
+from ingestkit_core.cli.app import (
+    ConfigOption,
+    JsonOption,
+    app,
+    configure_logging,
+    fail_usage,
+    load,
+    print_error,
+)
 from ingestkit_core.cli.render import print_json, print_report
 from ingestkit_core.errors import IngestkitError
 from ingestkit_core.registry import processor_for, processors
@@ -37,7 +45,7 @@ def inspect(
                 }
             )
         else:
-            err.print(f"[red]{exc.code}[/red] {exc.message}", highlight=False)
+            print_error(exc)
         raise typer.Exit(1) from None
     document = {"path": str(file), "processor": processor.name, **report}
     if as_json:

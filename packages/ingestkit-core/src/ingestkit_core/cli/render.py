@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from ingestkit_core.cli.app import out
@@ -73,18 +74,19 @@ def print_summary(results: list[ProcessingResult], seconds: float, store_url: st
             notes = "; ".join(_messages(result))
             style = _STATUS_STYLE[result.status]
             table.add_row(
-                result.path,
+                escape(result.path),
                 f"[{style}]{result.status.value}[/{style}]",
                 str(result.page_count or ""),
                 str(result.chunk_count),
                 str(result.table_count),
-                notes,
+                escape(notes),
             )
         out.print(table)
     counts = ", ".join(f"{document[status.value]} {status.value}" for status in ResultStatus)
     out.print(
         f"{document['files']} files in {seconds:.1f}s: {counts} · {document['pages']} pages · "
         f"{document['chunks']} chunks · {document['tables']} tables → {store_url}",
+        markup=False,
         highlight=False,
     )
 
@@ -102,12 +104,15 @@ def print_hits(hits: list[SearchHit]) -> None:
     for rank, hit in enumerate(hits, start=1):
         meta = hit.metadata
         out.print(
-            f"[bold]{rank}. {hit.path}[/bold]{location(meta.page_numbers, meta.sheet, meta.heading_path)}",
+            f"[bold]{rank}. {escape(hit.path)}[/bold]"
+            + escape(location(meta.page_numbers, meta.sheet, meta.heading_path)),
             highlight=False,
         )
         snippet = " ".join(_body(hit.text, meta.heading_path).split())
         out.print(
-            f"   {snippet[:SNIPPET_CHARS]}{'…' if len(snippet) > SNIPPET_CHARS else ''}", highlight=False
+            f"   {snippet[:SNIPPET_CHARS]}{'…' if len(snippet) > SNIPPET_CHARS else ''}",
+            markup=False,
+            highlight=False,
         )
 
 
@@ -133,22 +138,22 @@ def print_report(document: dict[str, Any]) -> None:
     """Scalars as ``key: value``; lists of records as a table when it fits, else a line each."""
     for key, value in document.items():
         if not (isinstance(value, list) and value and all(isinstance(item, dict) for item in value)):
-            out.print(f"[bold]{key}[/bold]: {cell(value)}", highlight=False)
+            out.print(f"[bold]{escape(key)}[/bold]: {escape(cell(value))}", highlight=False)
             continue
         columns: list[str] = []
         for item in value:
             columns += [column for column in item if column not in columns]
-        rows = [[cell(item.get(column)) for column in columns] for item in value]
+        rows = [[escape(cell(item.get(column))) for column in columns] for item in value]
         widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
         if sum(widths) + 3 * len(columns) <= out.width:
-            table = Table(title=key, title_justify="left", show_edge=False)
+            table = Table(title=escape(key), title_justify="left", show_edge=False)
             for column in columns:
-                table.add_column(column, no_wrap=True)
+                table.add_column(escape(column), no_wrap=True)
             for row in rows:
                 table.add_row(*row)
             out.print(table)
             continue
-        out.print(f"[bold]{key}[/bold]:", highlight=False)
+        out.print(f"[bold]{escape(key)}[/bold]:", highlight=False)
         for row in rows:
             first, *rest = (f"{column}={text}" for column, text in zip(columns, row, strict=True) if text)
             out.print(f"  [bold]{first}[/bold]  " + "  ".join(rest), highlight=False)

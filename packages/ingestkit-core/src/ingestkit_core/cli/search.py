@@ -83,6 +83,6 @@ def search(
         print_json({"query": query, "hits": [hit.model_dump(mode="json") for hit in hits]})
         return
     if not hits:
-        out.print(f"no chunks match {query!r} in {config.store.url}", highlight=False)
+        out.print(f"no chunks match {query!r} in {config.store.url}", markup=False, highlight=False)
         return
     print_hits(hits)

@@ -52,6 +52,7 @@ def status(
     out.print(
         f"{config.store.url}: {stats.documents} documents from {stats.sources} files · "
         f"{stats.chunks} chunks · {stats.tables} tables",
+        markup=False,
         highlight=False,
     )
     for space, count in sorted(stats.vectors.items()):
@@ -60,7 +61,7 @@ def status(
     if failing:
         out.print(f"{len(failing)} file(s) failed on their last ingest:", highlight=False)
         for info in failing[:FAILING_LISTED]:
-            out.print(f"  {info.path}  {', '.join(info.error_codes)}", highlight=False)
+            out.print(f"  {info.path}  {', '.join(info.error_codes)}", markup=False, highlight=False)
         if len(failing) > FAILING_LISTED:
             out.print(f"  … and {len(failing) - FAILING_LISTED} more (--json lists all)", highlight=False)
 

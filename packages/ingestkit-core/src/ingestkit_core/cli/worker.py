@@ -22,6 +22,7 @@ from ingestkit_core.cli.app import (
     fail_usage,
     load,
     out,
+    print_error,
 )
 from ingestkit_core.cli.render import print_json
 from ingestkit_core.errors import IngestkitError
@@ -98,7 +99,7 @@ def worker(
     try:
         running.run()
     except IngestkitError as exc:  # Redis stayed away past reconnect_s: coded, not a traceback
-        err.print(f"[red]{exc.code}[/red] {exc.message}", highlight=False)
+        print_error(exc)
         raise typer.Exit(1) from None
 
 
@@ -136,15 +137,20 @@ def queue_status(
     if as_json:
         print_json(report.model_dump(mode="json"))
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    out.print(f"[bold]{broker.redacted_url}[/bold] prefix {report.prefix}", highlight=False)
+    out.print(f"[bold]{escape(broker.redacted_url)}[/bold] prefix {escape(report.prefix)}", highlight=False)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("processor", "waiting", "running", "live consumers", "departed"):
         table.add_column(column, justify="left" if column == "processor" else "right")
     for depth in report.queues:
         table.add_row(
-            depth.processor, str(depth.waiting), str(depth.running), str(depth.consumers), str(depth.departed)
+            escape(depth.processor),
+            str(depth.waiting),
+            str(depth.running),
+            str(depth.consumers),
+            str(depth.departed),
         )
     out.print(table)
     out.print(f"retries scheduled: {report.retry_scheduled} · dead letters: {report.dead_letters}")
@@ -153,11 +159,14 @@ def queue_status(
         out.print(
             f"  {info['id']}  {info.get('running', '?')}/{info.get('slots', '?')} busy · "
             f"{info.get('done', '?')} done · {info.get('processors', '')}",
+            markup=False,
             highlight=False,
         )
     for letter in report.recent_dead:
         out.print(
-            f"  dead {letter.job_id}  {letter.code}  x{letter.attempts}  {letter.path}", highlight=False
+            f"  dead {letter.job_id}  {letter.code}  x{letter.attempts}  {letter.path}",
+            markup=False,
+            highlight=False,
         )
 
 
@@ -185,7 +194,7 @@ def queue_retry(
     out.print(f"requeued {len(requeued)} dead letter(s)")
     missing = sorted(set(chosen or ()) - set(requeued))
     if missing:
-        err.print(f"not dead-lettered: {', '.join(missing)}", highlight=False)
+        err.print(f"not dead-lettered: {', '.join(missing)}", markup=False, highlight=False)
         raise typer.Exit(1)
 
 
