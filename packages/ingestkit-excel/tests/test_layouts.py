@@ -352,3 +352,84 @@ def test_a_labelled_block_further_right_under_a_table_is_its_own_table(tmp_path:
     assert regions == ["A1:D6", "C8:D12"]
     reference = next(c for c in result.chunks if "Reference" in c.text)
     assert reference.metadata.table_name == "Data C8:D12"
+
+
+def test_outer_row_labels_written_once_per_group_are_filled_down(tmp_path: Path) -> None:
+    # A pivot table's outer label ("Humanities") stands on its group's first row only.
+    rows: list[list[Any]] = [
+        [None, None, "Female", None, "Male"],
+        [None, None, "Matilda", "Olivia", "Nicholas"],
+        ["Humanities", "Classics", 1, 2, 3],
+        [None, "History", 3, 4, 5],
+        ["Performance", "Music", 5, 6, 9],
+        [None, "Drama", 7, 8, 12],
+    ]
+    table = _only_table(run(_book(tmp_path / "pivot.xlsx", rows)))
+    assert [row[:2] for row in table.rows] == [
+        ["Humanities", "Classics"],
+        ["Humanities", "History"],
+        ["Performance", "Music"],
+        ["Performance", "Drama"],
+    ]
+    assert _names(table)[2:] == ["Female / Matilda", "Female / Olivia", "Male / Nicholas"]
+    assert any("group label" in note for note in table.notes)
+
+
+def test_blank_cells_that_are_no_group_labels_stay_blank(tmp_path: Path) -> None:
+    # Mostly distinct values with gaps (an optional field), and a table of text only:
+    # a blank there means no value.
+    optional = [
+        ["Alias", "Name", "Age"],
+        ["Ace", "Ana", 31],
+        [None, "Ben", 42],
+        ["Cy", "Cyd", 25],
+        ["Di", "Dan", 19],
+    ]
+    table = _only_table(run(_book(tmp_path / "optional.xlsx", optional)))
+    assert [row[0] for row in table.rows] == ["Ace", None, "Cy", "Di"]
+    texts = [["Team", "Name", "Role"], ["Red", "Ana", "Lead"], [None, "Ben", "Dev"], ["Blue", "Cy", "Dev"]]
+    table = _only_table(run(_book(tmp_path / "texts.xlsx", texts)))
+    assert [row[0] for row in table.rows] == ["Red", None, "Blue"]
+    assert not table.notes
+
+
+def test_header_repeated_under_a_blank_corner_is_dropped(tmp_path: Path) -> None:
+    rows: list[list[Any]] = []
+    for subject, base in (("Classics", 1), ("History", 4)):
+        rows.append([None, None, "Term 1", "Term 2", "Term 3"])
+        rows.append([subject, "Matilda", base, base + 1, base + 2])
+        rows.append([None, "Nicholas", base + 3, base + 4, base + 5])
+    table = _only_table(run(_book(tmp_path / "repeated.xlsx", rows)))
+    assert table.rows == [
+        ["Classics", "Matilda", 1, 2, 3],
+        ["Classics", "Nicholas", 4, 5, 6],
+        ["History", "Matilda", 4, 5, 6],
+        ["History", "Nicholas", 7, 8, 9],
+    ]
+    assert _types(table) == ["text", "text", "integer", "integer", "integer"]
+
+
+def test_blocks_of_label_header_and_rows_are_one_table_with_a_section_column(tmp_path: Path) -> None:
+    # Each block: a label over the value columns, the header again, its rows. The first
+    # label sits above the table's first header, so it is read as the table's title.
+    rows: list[list[Any]] = []
+    for subject, base in (("Classics", 1), ("History", 4), ("Music", 7)):
+        rows.append([None, subject])
+        rows.append([None, "Term 1", "Term 2", "Term 3"])
+        rows.append(["Matilda", base, base + 1, base + 2])
+        rows.append(["Nicholas", base + 2, base + 1, base])
+    merges = tuple(
+        (4 * index, 1, 4 * index, 3, subject)
+        for index, subject in enumerate(("Classics", "History", "Music"))
+    )
+    table = _only_table(run(_book(tmp_path / "blocks.xlsx", rows, merges=merges)))
+    assert _names(table) == [None, "Term 1", "Term 2", "Term 3", "Section"]
+    assert _types(table) == ["text", "integer", "integer", "integer", "text"]
+    assert [(row[0], row[-1]) for row in table.rows] == [
+        ("Matilda", "Classics"),
+        ("Nicholas", "Classics"),
+        ("Matilda", "History"),
+        ("Nicholas", "History"),
+        ("Matilda", "Music"),
+        ("Nicholas", "Music"),
+    ]

@@ -34,6 +34,7 @@ from ingestkit_excel.grid import BLANK, Value, cell_ref
 from ingestkit_excel.headers import column_names
 from ingestkit_excel.options import ExcelOptions
 from ingestkit_excel.regions import Layout, Region, header_texts, repeats_header
+from ingestkit_excel.text import LINE_JOINER
 
 FORMAT = "excel"
 TOTAL_LABEL = re.compile(
@@ -77,7 +78,9 @@ def build_table(
     headers_seen = header_texts(grid, merges, region.top, first - 1, region.left, region.right)
     whole_rows = not merges and region.left == 0 and region.right == grid.width - 1
     blanks = grid.row_blanks()[first : region.bottom + 1] if whole_rows else None
-    rows, numbers, sections = _body(rows, first, headers_seen, merged=bool(merges), blanks=blanks)
+    rows, numbers, sections = _body(
+        rows, first, headers_seen, merged=bool(merges), blanks=blanks, title=title
+    )
     if sections is not None:
         # Section-label rows ("2019", "Energy Taxes") become a column of the rows under them.
         headers = [*headers, SECTION_COLUMN]
@@ -89,6 +92,7 @@ def build_table(
         dropped = set(totals)
         rows = [row for index, row in enumerate(rows) if index not in dropped]
         cells_by_column = list(zip(*rows, strict=True))
+    filled = _fill_group_labels(cells_by_column)
     day_first = date_order(cells_by_column)
     typed = (
         [type_column(column, day_first=day_first) for column in cells_by_column]
@@ -120,6 +124,11 @@ def build_table(
         notes.append(f"row {sheet_row} ({label!r}) excluded from the data as a totals row")
     if sections is not None:
         notes.append(f"section-label rows became the column {SECTION_COLUMN!r}")
+    for index in filled:
+        label = columns[index].source_name or columns[index].name
+        notes.append(
+            f"{label}: each group label, written on its group's first row only, fills the rows under it"
+        )
     notes.extend(series_notes)
     notes.extend(_typing_notes(columns, typed))
     for index, raw in kept_raw.items():
@@ -190,15 +199,21 @@ def _body(
     *,
     merged: bool,
     blanks: list[int] | None = None,
+    title: str | None = None,
 ) -> tuple[list[list[Value]], list[int], list[Value] | None]:
     """Data rows without blank rows, section-label rows and repeated header rows, each
     row's grid index, and the section label of each row (``None`` without sections).
-    ``blanks``: each row's blank cells when already counted."""
+    ``blanks``: each row's blank cells when already counted. ``title``: the line above
+    the table, the first section's label when every section label is followed by the
+    header again (blocks of label, header, rows)."""
     width = len(rows[0]) if rows else 0
     if blanks is None:
         blanks = list(map(list.count, rows, repeat(BLANK)))
+    # The first column with a header text: the first one, unless the header has a blank
+    # corner over row labels; a section label may stand there instead of in column one.
+    key = next((index for index, texts in enumerate(headers) if texts), 0)
     # A label merged across a row can only be there when the sheet has merges.
-    across = merged and any(map(_merged_across, rows))
+    across = merged and any(_merged_across(row, key) for row in rows)
     plain = width - 1 not in blanks and width not in blanks and not across
     if plain and (width < 3 or not _repeats_header(rows, headers, width)):
         return rows, list(range(first, first + len(rows))), None
@@ -207,31 +222,43 @@ def _body(
     labels: list[Value] = []
     label: Value = BLANK
     found = False
+    blocks = True  # every section label so far followed by the header again
+    after_label = False
     for index, (row, blank) in enumerate(zip(rows, blanks, strict=True)):
-        if blank == width or (type(row[0]) is str and repeats_header(row, headers)):
+        if blank == width:
             continue
-        if (blank == width - 1 or (merged and _merged_across(row))) and _section_label(row[0]):
-            label, found = row[0], True
+        if type(row[0]) is str and repeats_header(row, headers):
+            after_label = False
+            continue
+        blocks = blocks and not after_label
+        section = _section_text(row, blank, key, merged=merged)
+        if section is not None:
+            label, found, after_label = section, True, True
             continue
         kept.append(row)
         numbers.append(first + index)
         labels.append(label)
+    if found and blocks and not after_label and title:
+        first_label = title.rsplit(LINE_JOINER, 1)[-1]  # the title's last line
+        labels = [first_label if value == BLANK else value for value in labels]
     return kept, numbers, labels if found else None
 
 
 def _repeats_header(rows: list[list[Value]], headers: list[set[str]], width: int) -> bool:
-    """Whether some data row repeats the header (looked for only where the first cell is a
-    header text of the first column)."""
-    firsts = headers[0] if headers else set()
-    if not firsts:
+    """Whether some data row repeats the header (looked for only where the first column
+    with a header text, the first one unless the header has a blank corner, holds one)."""
+    key = next((index for index, texts in enumerate(headers) if texts), None)
+    if key is None:
         return False
-    # Distinct first cells first (a C-level set): rows are looked at only when one of
-    # them is a header text.
-    labels = _texts(set(map(itemgetter(0), rows)))
+    firsts = headers[key]
+    # Distinct cells of that column first (a C-level set): rows are looked at only when
+    # one of them is a header text.
+    labels = _texts(set(map(itemgetter(key), rows)))
     if not any(label.strip() in firsts for label in labels):
         return False
     return any(
-        type(row[0]) is str and row[0].strip() in firsts and repeats_header(row, headers) for row in rows
+        isinstance(cell := row[key], str) and cell.strip() in firsts and repeats_header(row, headers)
+        for row in rows
     )
 
 
@@ -245,16 +272,66 @@ def _texts(values: set[Value]) -> set[str]:
     return {value for value in values if type(value) is str}
 
 
-def _merged_across(row: list[Value]) -> bool:
-    """A label merged across the whole row: the same text in every cell once merges are filled."""
-    first = row[0]
-    return type(first) is str and first != BLANK and row.count(first) == len(row)
+def _merged_across(row: list[Value], key: int) -> bool:
+    """A label merged across the row: the same text in every cell from the first column
+    (or the first labelled one, ``key``) once merges are filled."""
+    start = 0 if row[0] != BLANK else key
+    if any(value != BLANK for value in row[:start]):
+        return False
+    label = row[start]
+    return type(label) is str and label != BLANK and row.count(label) == len(row) - start
+
+
+def _section_text(row: list[Value], blank: int, key: int, *, merged: bool) -> Value | None:
+    """The label of a section-label row ("2019", "Energy Taxes"), ``None`` for other rows:
+    the one filled cell, in the first column or the first labelled one, or a label merged
+    across the row."""
+    if blank != len(row) - 1 and not (merged and _merged_across(row, key)):
+        return None
+    value = row[0] if row[0] != BLANK else row[key]
+    return value if _section_label(value) else None
 
 
 def _section_label(value: Value) -> bool:
     if type(value) is str:
         return value != BLANK
     return type(value) in (int, float) and float(value).is_integer() and 1900 <= value <= 2100  # type: ignore[arg-type,operator]
+
+
+def _fill_group_labels(columns: list[tuple[Value, ...]]) -> list[int]:
+    """Fill the outer row labels of a grouped table down its blank cells, in place; the
+    columns filled.
+
+    Pivot tables and statistical cross-tabs write an outer label ("1st" class, "Humanities")
+    once, on the first row of its group, and leave it blank on the rows under it, where
+    it still holds. A column is read that way when it is one of the text columns the
+    table starts with, not the last of them (a finer label follows, filled on every row),
+    starts filled, and repeats fewer labels than it has rows.
+    """
+    labels = 0
+    for column in columns:
+        present = set(column) - {BLANK}
+        if not present or _texts(present) != present:
+            break
+        labels += 1
+    if labels < 2 or labels == len(columns):
+        return []  # no finer label, or no values: an all-text table's blanks mean blank
+    finest = labels - 1
+    if BLANK in columns[finest]:
+        return []
+    filled = []
+    for index in range(finest):
+        column = columns[index]
+        if column[0] == BLANK or BLANK not in column:
+            continue
+        if len(set(column) - {BLANK}) * 2 > len(column):
+            continue  # mostly distinct: an optional field, not group labels
+        carried: list[Value] = []
+        for value in column:
+            carried.append(value if value != BLANK else carried[-1])
+        columns[index] = tuple(carried)
+        filled.append(index)
+    return filled
 
 
 def _keep_out_of_range_dates(

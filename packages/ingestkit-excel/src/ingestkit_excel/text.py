@@ -18,6 +18,8 @@ from ingestkit_excel.regions import MARKS, Layout, Region, RegionKind
 
 POSITIVE_MARKS = frozenset({"✓", "✔", "✅", "☑", "x", "X", "yes", "Yes", "YES", "●", "•"})
 TITLE_LEVEL = 2
+LINE_JOINER = " — "
+"""Joins the lines of a title, the cells of a row of text."""
 
 
 def _cells(layout: Layout, row: int, region: Region) -> list[tuple[int, Value]]:
@@ -46,7 +48,7 @@ def blocks_for(layout: Layout, region: Region, *, last: bool = False) -> list[Bl
     if region.kind is RegionKind.TITLE and not last:
         # A heading only reaches the text with what follows it, so a title at the
         # very end of a sheet is kept as a paragraph instead.
-        text = " — ".join(
+        text = LINE_JOINER.join(
             " ".join(_clean(value) for _, value in _cells(layout, row, region))
             for row in range(region.top, region.bottom + 1)
             if _cells(layout, row, region)
@@ -67,7 +69,7 @@ def blocks_for(layout: Layout, region: Region, *, last: bool = False) -> list[Bl
     for row in range(region.top, region.bottom + 1):
         parts = [_clean(value) for _, value in _cells(layout, row, region)]
         if parts:
-            blocks.append(Block(BlockKind.PARAGRAPH, " — ".join(parts), **common))
+            blocks.append(Block(BlockKind.PARAGRAPH, LINE_JOINER.join(parts), **common))
     return blocks
 
 
