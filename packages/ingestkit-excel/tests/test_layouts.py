@@ -433,3 +433,57 @@ def test_blocks_of_label_header_and_rows_are_one_table_with_a_section_column(tmp
         ("Matilda", "Music"),
         ("Nicholas", "Music"),
     ]
+
+
+def test_cross_tab_with_its_row_labels_named_under_the_column_headers(tmp_path: Path) -> None:
+    # The layout of a statistical cross-tab (R's ftable): a blank corner, two header rows
+    # with their level names in a column of their own, then a row naming the row labels.
+    rows: list[list[Any]] = [
+        [None, None, "Age", "Child", None, "Adult"],
+        [None, None, "Survived", "No", "Yes", "No", "Yes"],
+        ["Class", "Sex"],
+        ["1st", "Male", None, 0, 5, 118, 57],
+        [None, "Female", None, 0, 1, 4, 140],
+        ["Crew", "Male", None, 0, 0, 670, 192],
+        [None, "Female", None, 0, 0, 3, 20],
+    ]
+    table = _only_table(run(_book(tmp_path / "crosstab.xlsx", rows)))
+    assert table.metadata.extra["header_rows"] == 3
+    assert _names(table) == [
+        "Class",
+        "Sex",
+        "Age / Survived",
+        "Child / No",
+        "Child / Yes",
+        "Adult / No",
+        "Adult / Yes",
+    ]
+    assert [row[:2] + row[3:] for row in table.rows] == [
+        ["1st", "Male", 0, 5, 118, 57],
+        ["1st", "Female", 0, 1, 4, 140],
+        ["Crew", "Male", 0, 0, 670, 192],
+        ["Crew", "Female", 0, 0, 3, 20],
+    ]
+    (region,) = [r for r in _regions(tmp_path / "crosstab.xlsx") if r["kind"] == "table"]
+    assert "cross-tab" in region["why"]
+    assert "(Class, Sex)" in region["why"]
+
+
+def test_a_section_label_under_the_header_is_no_row_label_name(tmp_path: Path) -> None:
+    # One label under a header with a blank corner, and more like it further down: those
+    # are section labels, not the names of the row labels.
+    rows: list[list[Any]] = [
+        [None, "Points", "Assists"],
+        ["Red team"],
+        ["Ana", 12, 3],
+        ["Ben", 8, 5],
+        ["Blue team"],
+        ["Cy", 10, 2],
+    ]
+    table = _only_table(run(_book(tmp_path / "teams.xlsx", rows)))
+    assert table.metadata.extra["header_rows"] == 1
+    assert [(row[0], row[-1]) for row in table.rows] == [
+        ("Ana", "Red team"),
+        ("Ben", "Red team"),
+        ("Cy", "Blue team"),
+    ]

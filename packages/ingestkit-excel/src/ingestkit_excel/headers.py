@@ -87,6 +87,43 @@ def header_rows(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: in
     return count
 
 
+def row_label_names(grid: SheetGrid, merges: Merges, top: int, bottom: int, left: int, right: int) -> int:
+    """Header rows of a cross-tab whose row-label columns are named under its column
+    headers, 0 when the region is none.
+
+    A statistical cross-tab leaves its top-left corner blank above the row labels; the
+    column headers (and, in a column of their own, the names of their levels: "Age",
+    "Survived") fill the rows beside it; the row right under them names the row-label
+    columns ("Class", "Sex") and nothing else; values follow. That row is the header's
+    last: the row-label columns take their names from it, the others from the rows above.
+    A row of that shape that recurs further down is a section label instead.
+    """
+    for row in range(top + 1, min(top + MAX_HEADER_ROWS, bottom)):
+        cells = grid.rows[row][left : right + 1]
+        labels = next((index for index, value in enumerate(cells) if value == BLANK), len(cells))
+        if labels == 0 or labels == len(cells) or any(value != BLANK for value in cells[labels:]):
+            continue
+        if not all(type(value) is str for value in cells[:labels]):
+            return 0
+        corner = [grid.rows[r][left + col] for r in range(top, row) for col in range(labels)]
+        above = [grid.rows[r][left + labels : right + 1] for r in range(top, row)]
+        if any(value != BLANK for value in corner) or merges.covered(top, left):
+            return 0
+        if not all(value == BLANK or type(value) is str for line in above for value in line):
+            return 0
+        below = grid.rows[row + 1][left + labels : right + 1]
+        if not any(type(value) in (int, float) for value in below):
+            return 0
+        if any(
+            grid.rows[r][left + labels - 1] != BLANK
+            and all(v == BLANK for v in grid.rows[r][left + labels : right + 1])
+            for r in range(row + 1, bottom + 1)
+        ):
+            return 0  # rows of the same shape further down: section labels, not names
+        return row - top + 1
+    return 0
+
+
 def _is_unit(text: str) -> bool:
     stripped = text.strip()
     if stripped[:1] in "([" and stripped[-1:] in ")]":

@@ -41,7 +41,7 @@ from typing import Any
 
 from ingestkit_core.columns import is_null_marker, strip_leaders, text_date, text_number
 from ingestkit_excel.grid import BLANK, Merges, SheetGrid, Value
-from ingestkit_excel.headers import header_rows, is_header_row
+from ingestkit_excel.headers import header_rows, is_header_row, row_label_names
 
 SAMPLE_ROWS = 200
 """Data rows looked at to classify a region (typing later looks at all of them)."""
@@ -778,6 +778,20 @@ def _classify(grid: SheetGrid, merges: Merges, region: Region) -> None:
             f"a {metadata}-row header: series names over {metadata - 1} labelled metadata rows "
             f"({_text(grid.rows[top + 1][left])} … {_text(grid.rows[top + metadata - 1][left])}), "
             "dated rows below",
+        )
+        return
+    crossed = row_label_names(grid, merges, top, region.bottom, left, right)
+    if crossed:
+        region.header_rows = crossed
+        named = ", ".join(
+            _text(value) for value in grid.rows[top + crossed - 1][left : right + 1] if value != BLANK
+        )
+        _decide(
+            region,
+            RegionKind.TABLE,
+            0.85,
+            f"a cross-tab: {crossed - 1} column header row(s) beside a blank corner, "
+            f"the row labels named under them ({named})",
         )
         return
     corner_blank = grid.rows[top][left] == BLANK and not (merges and merges.covered(top, left))
