@@ -487,3 +487,19 @@ def test_a_section_label_under_the_header_is_no_row_label_name(tmp_path: Path) -
         ("Ben", "Red team"),
         ("Cy", "Blue team"),
     ]
+
+
+def test_codes_written_as_text_are_no_column_names(tmp_path: Path) -> None:
+    # A classification's codes ("691") are data, not a header, however they are written;
+    # years written as text still name columns.
+    codes = [
+        [None, "691", "Scientific Research Services"],
+        [None, "692", "Architectural, Engineering and Technical Services"],
+        ["70", "Computer System Design and Related Services"],
+        [None, "700", "Computer System Design and Related Services"],
+    ]
+    result = run(_book(tmp_path / "codes.xlsx", codes))
+    assert result.tables == []
+    assert "691" in chunk_texts(result)
+    years = [["Region", "2019", "2020"], ["North", 12, 14], ["South", 7, 9]]
+    assert _names(_only_table(run(_book(tmp_path / "years.xlsx", years)))) == ["Region", "2019", "2020"]

@@ -29,9 +29,10 @@ YEARS = (1900, 2100)
 
 def _is_label(value: object) -> bool:
     # Years ("2023", "2024") and dates (month columns) are fine as column labels;
-    # other numbers mean the row is data.
+    # other numbers mean the row is data, also when written as text (codes: "691").
     if type(value) is str:
-        return True
+        digits = value.strip()
+        return not digits.isdigit() or YEARS[0] <= int(digits) <= YEARS[1]
     if type(value) in (int, float):
         number = float(value)  # type: ignore[arg-type]
         return number.is_integer() and YEARS[0] <= number <= YEARS[1]
