@@ -81,14 +81,14 @@ def child_floor(path: Path, db: Path) -> dict[str, float]:
                 pass
     book = python_calamine.CalamineWorkbook.from_path(str(path))
     header, *rows = book.get_sheet_by_index(0).to_python()
-    columns = list(zip(*rows, strict=True))
-    for index, column in enumerate(columns):
-        if type(column[0]) in (dt.date, dt.datetime):
-            columns[index] = tuple(map(type(column[0]).isoformat, column))
+    dated = [index for index, value in enumerate(rows[0]) if isinstance(value, dt.date)]
+    for row in rows:
+        for index in dated:
+            if type(value := row[index]) is not str:  # a blank is ""
+                row[index] = value.isoformat()
     with sqlite3.connect(db) as connection:
         connection.execute(f"CREATE TABLE t ({', '.join(f'c{i}' for i in range(len(header)))})")
-        insert = f"INSERT INTO t VALUES ({', '.join('?' * len(header))})"
-        connection.executemany(insert, zip(*columns, strict=True))
+        connection.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(header))})", rows)
     connection.close()
     return {"seconds": time.perf_counter() - started, "rows": len(rows), "rss_mb": _peak_rss_mb()}
 
