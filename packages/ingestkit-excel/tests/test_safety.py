@@ -9,7 +9,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -476,6 +476,9 @@ def test_chart_only_visible_sheets_over_hidden_data_say_how_to_include_it(tmp_pa
     hint = [w.message for w in result.warnings if "no visible sheet holds data" in w.message]
     assert hint, result.warnings
     assert "include_hidden_sheets" in hint[0]
+    # inspect says so too
+    report = ExcelProcessor().inspect(tmp_path / "dashboard.xlsx", ExcelOptions())
+    assert any("no visible sheet holds data" in str(line) for line in cast(list[str], report["warnings"]))
     assert run(tmp_path / "dashboard.xlsx", include_hidden_sheets=True).tables[0].rows[0] == ["M1", 10]
 
 

@@ -147,14 +147,7 @@ class ExcelProcessor:
         extracted = time.perf_counter()
         chunks = Chunker(options.chunking).chunk(blocks, source=path.name, format=FORMAT)
         if skipped_hidden and not tables and not any(block.kind is not BlockKind.HEADING for block in blocks):
-            # Dashboards: visible sheets holding only charts over data kept in hidden sheets.
-            warnings.append(
-                IngestError.of(
-                    ErrorCode.W_SHEET_HIDDEN_SKIPPED,
-                    f"no visible sheet holds data (charts or empty sheets only); the data is in "
-                    f"{skipped_hidden} hidden sheet(s): {HIDDEN_HINT} to include them",
-                )
-            )
+            warnings.append(_data_only_in_hidden_sheets(skipped_hidden))
         return Extraction(
             chunks=chunks,
             tables=tables,
@@ -173,8 +166,11 @@ class ExcelProcessor:
         sheets: list[JsonValue] = []
         regions: list[JsonValue] = []
         issues: list[JsonValue] = []
+        hidden = 0
+        content = False  # a region other than a title on a sheet that was read
         for sheet in self._sheets(path, options):
             info = sheet.info
+            hidden += sheet.issue is not None and sheet.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
             grid = sheet.read.grid if sheet.read else None
             sheets.append(
                 {
@@ -197,6 +193,7 @@ class ExcelProcessor:
                 continue
             names = _table_names(sheet.layout)
             for region in sheet.layout.regions:
+                content = content or region.kind is not RegionKind.TITLE
                 grid_ = sheet.layout.grid
                 entry: dict[str, JsonValue] = {
                     "sheet": info.name,
@@ -221,7 +218,19 @@ class ExcelProcessor:
                     )
                     entry["table_notes"] = list(built.artifact.notes)
                 regions.append(entry)
+        if hidden and not content:
+            dashboard = _data_only_in_hidden_sheets(hidden)
+            issues.append(f"{dashboard.code}: {dashboard.message}")
         return {"format": "excel", "sheets": sheets, "regions": regions, "warnings": issues}
+
+
+def _data_only_in_hidden_sheets(hidden: int) -> IngestError:
+    """Dashboards: visible sheets holding only charts, over data kept in hidden sheets."""
+    return IngestError.of(
+        ErrorCode.W_SHEET_HIDDEN_SKIPPED,
+        f"no visible sheet holds data (charts or empty sheets only); the data is in "
+        f"{hidden} hidden sheet(s): {HIDDEN_HINT} to include them",
+    )
 
 
 @contextlib.contextmanager
