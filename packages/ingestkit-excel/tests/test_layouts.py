@@ -503,3 +503,14 @@ def test_codes_written_as_text_are_no_column_names(tmp_path: Path) -> None:
     assert "691" in chunk_texts(result)
     years = [["Region", "2019", "2020"], ["North", 12, 14], ["South", 7, 9]]
     assert _names(_only_table(run(_book(tmp_path / "years.xlsx", years)))) == ["Region", "2019", "2020"]
+
+
+def test_a_lone_number_beside_a_missing_row_label_is_a_value_not_a_section(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [
+        [None, "Q1", "Q2"],
+        ["North", 1500, 1600],
+        [None, 2000, None],
+        ["South", 1700, 1800],
+    ]
+    table = _only_table(run(_book(tmp_path / "gap.xlsx", rows)))
+    assert table.rows == [["North", 1500, 1600], [None, 2000, None], ["South", 1700, 1800]]

@@ -288,8 +288,11 @@ def _section_text(row: list[Value], blank: int, key: int, *, merged: bool) -> Va
     across the row."""
     if blank != len(row) - 1 and not (merged and _merged_across(row, key)):
         return None
-    value = row[0] if row[0] != BLANK else row[key]
-    return value if _section_label(value) else None
+    if row[0] != BLANK:
+        return row[0] if _section_label(row[0]) else None
+    # Beside the row labels, only a text is a label: a lone number there is a value.
+    value = row[key]
+    return value if type(value) is str and value != BLANK else None
 
 
 def _section_label(value: Value) -> bool:
