@@ -313,6 +313,8 @@ def _fill_group_labels(columns: list[tuple[Value, ...]]) -> list[int]:
     """
     labels = 0
     for column in columns:
+        if type(column[0]) is not str:
+            break  # a group label column starts with its first label
         present = set(column) - {BLANK}
         if not present or _texts(present) != present:
             break
