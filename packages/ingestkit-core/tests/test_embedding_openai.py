@@ -78,17 +78,18 @@ class Handler(BaseHTTPRequestHandler):
             script.in_flight += 1
             script.max_in_flight = max(script.max_in_flight, script.in_flight)
             reply = script.planned.pop(0) if script.planned else None
-        try:
-            time.sleep(reply.delay_s if reply else script.delay_s)
-            if reply is not None and reply.body is None:
-                self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
-            elif reply is not None:
-                self._send(reply.status, reply.body, reply.headers)
-            else:
-                self._send(200, self._embeddings(body, script))
-        finally:
-            with script.lock:
-                script.in_flight -= 1
+        time.sleep(reply.delay_s if reply else script.delay_s)
+        # A request stops counting as in flight before its answer goes out: once the client
+        # has read the answer it may send the next one on that slot, possibly before this
+        # thread would get to count the answer as done.
+        with script.lock:
+            script.in_flight -= 1
+        if reply is not None and reply.body is None:
+            self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
+        elif reply is not None:
+            self._send(reply.status, reply.body, reply.headers)
+        else:
+            self._send(200, self._embeddings(body, script))
 
     def _embeddings(self, body: dict[str, Any], script: Script) -> dict[str, Any]:
         inputs = body["input"]
