@@ -215,7 +215,7 @@ def _body(
     # A label merged across a row can only be there when the sheet has merges.
     across = merged and any(_merged_across(row, key) for row in rows)
     plain = width - 1 not in blanks and width not in blanks and not across
-    if plain and (width < 3 or not _repeats_header(rows, headers, width)):
+    if plain and (width < 3 or not _repeats_header(rows, headers, key)):
         return rows, list(range(first, first + len(rows))), None
     kept: list[list[Value]] = []
     numbers: list[int] = []
@@ -244,13 +244,12 @@ def _body(
     return kept, numbers, labels if found else None
 
 
-def _repeats_header(rows: list[list[Value]], headers: list[set[str]], width: int) -> bool:
-    """Whether some data row repeats the header (looked for only where the first column
-    with a header text, the first one unless the header has a blank corner, holds one)."""
-    key = next((index for index, texts in enumerate(headers) if texts), None)
-    if key is None:
+def _repeats_header(rows: list[list[Value]], headers: list[set[str]], key: int) -> bool:
+    """Whether some data row repeats the header (looked for only where column ``key``, the
+    first with a header text, holds one of its header texts)."""
+    firsts = headers[key] if headers else set()
+    if not firsts:
         return False
-    firsts = headers[key]
     # Distinct cells of that column first (a C-level set): rows are looked at only when
     # one of them is a header text.
     labels = _texts(set(map(itemgetter(key), rows)))
