@@ -57,6 +57,11 @@ class _Sheet:
     read: SheetRead | None = None
     issue: IngestError | None = None
 
+    @property
+    def hidden(self) -> bool:
+        """Skipped because it is hidden."""
+        return self.issue is not None and self.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
+
 
 class ExcelProcessor:
     name = "excel"
@@ -126,9 +131,9 @@ class ExcelProcessor:
         with _cyclic_gc_paused():
             for sheet in self._sheets(path, options):
                 sheet_count += 1
+                skipped_hidden += sheet.hidden
                 if sheet.issue is not None:
                     (warnings if sheet.issue.is_warning else errors).append(sheet.issue)
-                    skipped_hidden += sheet.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
                 if sheet.read is not None:
                     warnings.extend(_read_warnings(sheet.info, sheet.read, options))
                 if sheet.layout is None:
@@ -170,7 +175,7 @@ class ExcelProcessor:
         content = False  # a region other than a title on a sheet that was read
         for sheet in self._sheets(path, options):
             info = sheet.info
-            hidden += sheet.issue is not None and sheet.issue.code == ErrorCode.W_SHEET_HIDDEN_SKIPPED
+            hidden += sheet.hidden
             grid = sheet.read.grid if sheet.read else None
             sheets.append(
                 {
