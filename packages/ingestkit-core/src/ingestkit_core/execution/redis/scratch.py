@@ -37,10 +37,10 @@ class Scratch:
     def __init__(self, base: Path | None = None) -> None:
         if base is not None:
             base.mkdir(parents=True, exist_ok=True)
-        self.base = base or Path(tempfile.gettempdir())
-        self.swept = sweep(self.base)
+        base = base or Path(tempfile.gettempdir())
+        self.swept = sweep(base)
         """Folders of dead workers removed on the way in."""
-        self.path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=self.base))
+        self.path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=base))
         self._owner: int | None = None
         try:
             self._owner = _hold(self.path)
